@@ -1,0 +1,68 @@
+# Top-level wrapper around meson/ninja. The README's two commands are
+# `make run` and `make test`; both install what they need first.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+DATA       ?= ./data
+LISTEN     ?= 127.0.0.1:3000
+PREFIX     ?= /usr/local
+PY         := /usr/bin/python3
+SRC_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps test-deps run test unit integration asan format format-check install clean bench fuzz
+
+all: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@./scripts/install-deps run
+
+test-deps:
+	@./scripts/install-deps test
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX) -Dbuildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dtest_hooks=true
+
+asan: test-deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+run: all
+	@mkdir -p $(DATA)
+	@echo "dogeboxd: open http://$(LISTEN)/ (Ctrl-C to stop)"
+	$(BUILD)/dogeboxd --data-dir $(DATA) --listen $(LISTEN) --demo
+
+unit: all asan
+	meson test -C $(BUILD) --print-errorlogs --suite unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit
+
+integration: asan all
+	DBX_BUILD=$(CURDIR)/$(ASAN_BUILD) $(PY) -m pytest -q -x -p no:cacheprovider tests/integration
+
+test: test-deps all asan
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) fuzz
+	$(MAKE) format-check
+
+fuzz:
+	@./tests/fuzz/run-all $(CURDIR)
+
+format:
+	clang-format -i $(SRC_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SRC_FILES) && echo "format-check: ok"
+
+install: all
+	meson install -C $(BUILD)
+
+bench: all
+	@for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

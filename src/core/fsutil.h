@@ -1,0 +1,24 @@
+/* File-system helpers. Everything written outside SQLite goes through
+ * fs_write_atomic so a crash leaves either the old or the new file. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* temp file in the same dir, write, fsync, rename over path, fsync dir. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* mkdir -p with mode for created components. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
+/* rm -rf that never crosses mount points or follows symlinks. */
+int fs_rm_rf(const char *path);
+
+/* Read a whole file of at most max bytes (-EFBIG beyond). NUL-terminated. */
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* Bytes used by a tree (st_blocks), not following symlinks. */
+int fs_disk_usage(const char *path, unsigned long long *ret);
+
+int fs_fsync_dir(const char *dir);

@@ -1,0 +1,41 @@
+/* jansson helpers: bounded parsing and the Go-like decoding semantics the
+ * upstream API relies on (case-insensitive keys, reference/upstream-api.md
+ * §2.4). */
+#pragma once
+
+#include <jansson.h>
+#include "core/error.h"
+
+#define JSON_DEPTH_MAX 32 /* deeper documents are refused: no legit payload nests this far */
+
+static inline void json_decrefp(json_t **j)
+{
+        if (*j)
+                json_decref(*j);
+}
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* Parse buf (len bytes, need not be NUL-terminated). Refuses empty input,
+ * malformed JSON, documents nested deeper than max_depth and (when
+ * want_object) non-objects, with a message for the owner. */
+int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object,
+                       json_t **ret, struct dbx_error *err);
+
+/* Nesting depth of a JSON text, counted without building it (so a hostile
+ * 1 MiB of '[' cannot exhaust the stack). Strings are skipped correctly. */
+int json_text_depth(const char *buf, size_t len);
+
+/* Look up key in obj: an exact match wins, otherwise the first key equal
+ * ignoring ASCII case (Go encoding/json semantics). NULL if absent. */
+json_t *json_object_iget(const json_t *obj, const char *key);
+
+/* Typed getters on top of json_object_iget. They return the default when
+ * the key is absent or null, and -EINVAL (with err naming the key) when
+ * present with the wrong type. */
+int json_iget_string(const json_t *obj, const char *key, const char **ret,
+                     struct dbx_error *err);
+int json_iget_bool(const json_t *obj, const char *key, bool *ret, struct dbx_error *err);
+int json_iget_int(const json_t *obj, const char *key, long long *ret, struct dbx_error *err);
+
+/* Serialize compactly; caller frees. */
+char *json_dump_compact(const json_t *j);
