@@ -8,11 +8,7 @@
 
 #define JSON_DEPTH_MAX 32 /* deeper documents are refused: no legit payload nests this far */
 
-static inline void json_decrefp(json_t **j)
-{
-        if (*j)
-                json_decref(*j);
-}
+/* jansson >= 2.14 provides json_decrefp() for its own json_auto_t. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 /* Parse buf (len bytes, need not be NUL-terminated). Refuses empty input,

@@ -90,9 +90,9 @@ void time_rfc3339(uint64_t unix_ms, char out[40])
         time_t t = (time_t)(unix_ms / 1000);
         struct tm tm;
         gmtime_r(&t, &tm);
-        snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%09luZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (unsigned long)(unix_ms % 1000) * 1000000UL);
+        char date[24];
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(out, 40, "%.19s.%03uZ", date, (unsigned)(unix_ms % 1000));
 }
 
 bool name_is_safe(const char *s, size_t max)

@@ -19,7 +19,7 @@ bool id_is_hex32(const char *s);
 uint64_t now_ms(void);       /* CLOCK_REALTIME in ms */
 uint64_t now_mono_usec(void); /* CLOCK_MONOTONIC in µs */
 
-/* RFC 3339 with nanoseconds and offset, as Go prints time.Time. */
+/* RFC 3339 UTC with milliseconds ("2026-06-15T10:03:37.123Z"); Go parses it. */
 void time_rfc3339(uint64_t unix_ms, char out[40]);
 
 /* ^[a-z0-9][a-z0-9-]*$ with length limit: names that become paths/ids. */
