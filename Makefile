@@ -20,12 +20,20 @@ deps:
 test-deps:
 	@./scripts/install-deps test
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) --prefix=$(PREFIX) -Dbuildtype=debugoptimized
+# Modules are discovered at configure time, so a new module's meson.build
+# means reconfiguring.
+MESON_FILES = $(wildcard src/*/meson.build tests/unit/*/meson.build tests/fuzz/meson.build)
 
-$(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
-	  -Db_lundef=false -Dtest_hooks=true
+$(BUILD)/build.ninja: $(MESON_FILES)
+	@if [ -f $@ ]; then meson setup --reconfigure $(BUILD) >/dev/null; \
+	else meson setup $(BUILD) --prefix=$(PREFIX) -Dbuildtype=debugoptimized; fi
+	@touch $@
+
+$(ASAN_BUILD)/build.ninja: $(MESON_FILES)
+	@if [ -f $@ ]; then meson setup --reconfigure $(ASAN_BUILD) >/dev/null; \
+	else meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dtest_hooks=true; fi
+	@touch $@
 
 asan: test-deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)

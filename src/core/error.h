@@ -12,7 +12,7 @@
 #define DBX_ERRORS_MAX     200 /* collecting stops here; the last says so */
 
 struct dbx_error {
-        int code;                     /* negative errno, or 0 when unset */
+        int code;                      /* negative errno, or 0 when unset */
         char path[DBX_ERROR_PATH_MAX]; /* "container.exposes[2].port" or "" */
         char message[DBX_ERROR_MSG_MAX];
 };
@@ -20,7 +20,7 @@ struct dbx_error {
 /* Set err (which may be NULL) and return code, so callers can write
  * `return dbx_error_set(err, -EINVAL, "path", "...", ...);` */
 int dbx_error_set(struct dbx_error *err, int code, const char *path, const char *fmt, ...)
-        _printf_(4, 5);
+    _printf_(4, 5);
 
 /* "path: message", or "message" when path is empty. Static buffer owned by err. */
 const char *dbx_error_text(const struct dbx_error *err, char *buf, size_t size);
@@ -32,5 +32,5 @@ struct dbx_errors {
 };
 
 void dbx_errors_add(struct dbx_errors *e, int code, const char *path, const char *fmt, ...)
-        _printf_(4, 5);
+    _printf_(4, 5);
 void dbx_errors_free(struct dbx_errors *e);

@@ -25,8 +25,8 @@ int json_text_depth(const char *buf, size_t len)
         return max;
 }
 
-int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object,
-                       json_t **ret, struct dbx_error *err)
+int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object, json_t **ret,
+                       struct dbx_error *err)
 {
         json_error_t jerr;
         size_t i = 0;
@@ -73,8 +73,7 @@ json_t *json_object_iget(const json_t *obj, const char *key)
         return found;
 }
 
-int json_iget_string(const json_t *obj, const char *key, const char **ret,
-                     struct dbx_error *err)
+int json_iget_string(const json_t *obj, const char *key, const char **ret, struct dbx_error *err)
 {
         json_t *v = json_object_iget(obj, key);
         if (!v || json_is_null(v))

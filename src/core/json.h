@@ -14,8 +14,8 @@
 /* Parse buf (len bytes, need not be NUL-terminated). Refuses empty input,
  * malformed JSON, documents nested deeper than max_depth and (when
  * want_object) non-objects, with a message for the owner. */
-int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object,
-                       json_t **ret, struct dbx_error *err);
+int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object, json_t **ret,
+                       struct dbx_error *err);
 
 /* Nesting depth of a JSON text, counted without building it (so a hostile
  * 1 MiB of '[' cannot exhaust the stack). Strings are skipped correctly. */
@@ -28,8 +28,7 @@ json_t *json_object_iget(const json_t *obj, const char *key);
 /* Typed getters on top of json_object_iget. They return the default when
  * the key is absent or null, and -EINVAL (with err naming the key) when
  * present with the wrong type. */
-int json_iget_string(const json_t *obj, const char *key, const char **ret,
-                     struct dbx_error *err);
+int json_iget_string(const json_t *obj, const char *key, const char **ret, struct dbx_error *err);
 int json_iget_bool(const json_t *obj, const char *key, bool *ret, struct dbx_error *err);
 int json_iget_int(const json_t *obj, const char *key, long long *ret, struct dbx_error *err);
 

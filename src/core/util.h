@@ -16,7 +16,7 @@ int hex_decode(const char *in, void *out, size_t n); /* exactly 2n hex chars */
 void id_new32(char out[33]);
 bool id_is_hex32(const char *s);
 
-uint64_t now_ms(void);       /* CLOCK_REALTIME in ms */
+uint64_t now_ms(void);        /* CLOCK_REALTIME in ms */
 uint64_t now_mono_usec(void); /* CLOCK_MONOTONIC in µs */
 
 /* RFC 3339 UTC with milliseconds ("2026-06-15T10:03:37.123Z"); Go parses it. */

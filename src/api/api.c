@@ -1,0 +1,97 @@
+#include "api/api.h"
+#include "core/log.h"
+#include "core/macro.h"
+#include "core/util.h"
+
+int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,
+              unsigned flags)
+{
+        int r = router_add(ctx->router, method, pattern, (void *)h, flags);
+        if (r < 0)
+                log_error("api: cannot register %s %s: %s", method ? method : "*", pattern,
+                          strerror(-r));
+        return r;
+}
+
+void api_dispatch(struct api_req *req, void *userdata)
+{
+        struct api_ctx *ctx = userdata;
+        char allow[128];
+
+        req->ctx = ctx;
+        switch (
+            router_match(ctx->router, req->method, req->path, &req->match, allow, sizeof(allow))) {
+        case ROUTER_FOUND:
+                break;
+        case ROUTER_METHOD_NOT_ALLOWED: {
+                const char *h[] = {"Allow", allow, NULL};
+                _cleanup_free_ char *body = xasprintf(
+                    "{\"error\":{\"code\":405,\"message\":\"method %s is not allowed on %s: "
+                    "use %s\"}}",
+                    req->method, req->path, allow);
+                api_reply_bytes(req, 405, "application/json", body, strlen(body), h);
+                return;
+        }
+        case ROUTER_REDIRECT: {
+                _cleanup_free_ char *loc = xasprintf("%s/", req->path);
+                const char *h[] = {"Location", loc, NULL};
+                api_reply_bytes(req, 301, "text/plain", "", 0, h);
+                return;
+        }
+        default:
+                api_reply_error(req, 404, "no such route: %s %s", req->method, req->path);
+                return;
+        }
+        api_handler h = (api_handler)req->match.route->handler;
+        h(ctx, req);
+}
+
+static int load_setup_facts(struct api_ctx *ctx)
+{
+        _cleanup_free_ char *sid = NULL;
+        int r = store_setting_get(ctx->store, "setup.sessionId", &sid);
+        if (r == -ENOENT) {
+                id_new32(ctx->setup_session_id);
+                return store_setting_set(ctx->store, "setup.sessionId", ctx->setup_session_id);
+        }
+        if (r < 0)
+                return r;
+        snprintf(ctx->setup_session_id, sizeof(ctx->setup_session_id), "%s", sid);
+        return 0;
+}
+
+int api_new(sd_event *e, struct store *store, const char *data_dir, struct api_ctx **ret)
+{
+        struct api_ctx *ctx = xcalloc(1, sizeof(*ctx));
+        int r;
+
+        ctx->event = sd_event_ref(e);
+        ctx->store = store;
+        ctx->data_dir = xstrdup(data_dir);
+        ctx->router = router_new();
+        ctx->started_ms = now_ms();
+        ctx->started_mono = now_mono_usec();
+        r = ws_hub_new(e, &ctx->hub);
+        if (r >= 0)
+                r = load_setup_facts(ctx);
+        if (r >= 0)
+                r = routes_system_register(ctx);
+        if (r < 0) {
+                api_free(ctx);
+                return r;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+struct api_ctx *api_free(struct api_ctx *ctx)
+{
+        if (!ctx)
+                return NULL;
+        ws_hub_free(ctx->hub);
+        router_free(ctx->router);
+        sd_event_unref(ctx->event);
+        free(ctx->data_dir);
+        free(ctx);
+        return NULL;
+}
