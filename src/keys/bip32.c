@@ -312,6 +312,10 @@ int bip32_parse(const char *s, const struct bip32_network *const *nets, struct b
         if (!nets)
                 nets = default_networks;
         memset(&k, 0, sizeof(k));
+        if (!s || !*s)
+                return dbx_error_set(err, -EINVAL, "",
+                                     "extended key is empty; expected a dgpv/dgub or xprv/xpub "
+                                     "string");
         r = base58check_decode(s, b, sizeof(b), &len);
         if (r == -EINVAL) {
                 r = dbx_error_set(err, r, "",

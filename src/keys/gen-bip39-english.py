@@ -37,6 +37,7 @@ def main() -> int:
     out.write(" * Do not edit. Sorted, 2048 words, 3-8 lowercase letters each, unique in\n")
     out.write(" * their first four letters. */\n")
     out.write('#include "keys/bip39.h"\n\n')
+    out.write("/* clang-format off */\n")
     out.write("const char *const bip39_english[BIP39_WORDLIST_SIZE] = {\n")
     line = "       "
     for w in words:
@@ -46,6 +47,7 @@ def main() -> int:
             line = "       "
         line += item
     out.write(line + "\n};\n")
+    out.write("/* clang-format on */\n")
     return 0
 
 
