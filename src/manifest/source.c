@@ -1,0 +1,110 @@
+/* dogebox.json, a source's descriptor:
+ *   {"id", "name", "description", "pups": [{"location": "core"}, ...]} */
+#include "core/json.h"
+#include "manifest/internal.h"
+
+int manifest_source_parse_json(const json_t *root, struct manifest_source **ret,
+                               struct dbx_errors *errs, struct dbx_errors *warnings)
+{
+        static const char *const keys[] = {"id", "name", "description", "pups"};
+        static const char *const pup_keys[] = {"location"};
+        struct walker w = {.errs = errs, .warns = warnings};
+        struct manifest_source *s;
+        const json_t *pups = NULL;
+        char r[RENDER_MAX];
+
+        if (!json_is_object(root)) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "%s is not a dogebox.json (a JSON object is expected)",
+                                       root ? walk_render(root, r, sizeof(r)) : "nothing");
+                return -EINVAL;
+        }
+        w.arena = arena_new();
+        s = arena_alloc(w.arena, sizeof(*s));
+        s->arena = w.arena;
+        s->id = s->name = s->description = "";
+
+        WALK_CHECK_KEYS(&w, root, keys);
+        if (walk_string(&w, root, "id", STR_REQUIRED | STR_NONEMPTY, MANIFEST_SOURCE_ID_MAX,
+                        &s->id) > 0 &&
+            !name_is_source_id(s->id))
+                walk_error_at(&w, "id",
+                              "\"%s\" is not a valid source id (letters, digits, _, . and -, "
+                              "starting with a letter or digit)",
+                              s->id);
+        walk_string(&w, root, "name", STR_REQUIRED | STR_NONEMPTY | STR_TRIMMED, MANIFEST_LABEL_MAX,
+                    &s->name);
+        walk_string(&w, root, "description", STR_MULTILINE, MANIFEST_TEXT_MAX, &s->description);
+        if (walk_array(&w, root, "pups", false, MANIFEST_SOURCE_PUPS_MAX, "pups", &pups) > 0) {
+                const char **out = arena_array(w.arena, json_array_size(pups), sizeof(char *));
+                size_t n = 0, idx, saved = walk_push_key(&w, "pups");
+                json_t *v;
+                json_array_foreach(pups, idx, v)
+                {
+                        const char *loc = NULL;
+                        size_t s2 = walk_push_index(&w, idx);
+                        if (!json_is_object(v)) {
+                                walk_error(&w, "%s is not a pup entry ({\"location\": \"...\"})",
+                                           walk_render(v, r, sizeof(r)));
+                        } else {
+                                WALK_CHECK_KEYS(&w, v, pup_keys);
+                                if (walk_string(&w, v, "location", STR_REQUIRED | STR_NONEMPTY,
+                                                MANIFEST_PATH_MAX, &loc) > 0) {
+                                        const char *why = path_check_relative(loc);
+                                        bool dup = false;
+                                        for (size_t k = 0; k < n && !dup; k++)
+                                                dup = streq(out[k], loc);
+                                        if (why)
+                                                walk_error_at(&w, "location",
+                                                              "\"%s\" is not usable: %s", loc, why);
+                                        else if (dup)
+                                                walk_error_at(&w, "location",
+                                                              "\"%s\" is listed twice", loc);
+                                        else
+                                                out[n++] = loc;
+                                }
+                        }
+                        walk_pop(&w, s2);
+                }
+                walk_pop(&w, saved);
+                s->locations = out;
+                s->n_locations = n;
+        }
+        if (w.n_errors) {
+                arena_free(w.arena);
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+int manifest_source_parse(const char *buf, size_t len, struct manifest_source **ret,
+                          struct dbx_errors *errs, struct dbx_errors *warnings)
+{
+        _cleanup_json_ json_t *root = NULL;
+        struct dbx_error err = {0};
+        int r;
+
+        if (len > MANIFEST_SOURCE_SIZE_MAX) {
+                if (errs)
+                        dbx_errors_add(errs, -E2BIG, "",
+                                       "dogebox.json is %zu bytes, at most %d are allowed", len,
+                                       MANIFEST_SOURCE_SIZE_MAX);
+                return -E2BIG;
+        }
+        r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, &root, &err);
+        if (r < 0) {
+                if (errs)
+                        dbx_errors_add(errs, r, "", "%s", err.message);
+                return -EINVAL;
+        }
+        return manifest_source_parse_json(root, ret, errs, warnings);
+}
+
+struct manifest_source *manifest_source_free(struct manifest_source *s)
+{
+        if (s)
+                arena_free(s->arena);
+        return NULL;
+}

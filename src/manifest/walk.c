@@ -1,0 +1,523 @@
+/* The arena owning parsed manifests and the schema walker helpers. */
+#include <assert.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <strings.h>
+#include "manifest/internal.h"
+
+/* ---- arena ---- */
+
+#define ARENA_CHUNK 8192 /* most manifests fit in one or two */
+
+struct chunk {
+        struct chunk *next;
+        size_t used, size;
+        max_align_t data[];
+};
+
+struct manifest_arena {
+        struct chunk *chunks;
+        json_t **json;
+        size_t n_json;
+        struct semver_constraint **cons;
+        size_t n_cons;
+};
+
+struct manifest_arena *arena_new(void)
+{
+        return xcalloc(1, sizeof(struct manifest_arena));
+}
+
+void arena_free(struct manifest_arena *a)
+{
+        if (!a)
+                return;
+        for (struct chunk *c = a->chunks, *next; c; c = next) {
+                next = c->next;
+                free(c);
+        }
+        for (size_t i = 0; i < a->n_json; i++)
+                json_decref(a->json[i]);
+        free(a->json);
+        for (size_t i = 0; i < a->n_cons; i++)
+                semver_constraint_free(a->cons[i]);
+        free(a->cons);
+        free(a);
+}
+
+void *arena_alloc(struct manifest_arena *a, size_t n)
+{
+        const size_t align = sizeof(max_align_t);
+        struct chunk *c = a->chunks;
+
+        n = (n + align - 1) / align * align;
+        if (!c || c->size - c->used < n) {
+                size_t size = MAX(n, (size_t)ARENA_CHUNK);
+                c = xcalloc(1, sizeof(*c) + size);
+                c->size = size;
+                c->next = a->chunks;
+                a->chunks = c;
+        }
+        void *p = (char *)c->data + c->used;
+        c->used += n;
+        return p;
+}
+
+void *arena_array(struct manifest_arena *a, size_t n, size_t size)
+{
+        if (n == 0)
+                return NULL;
+        if (size && n > SIZE_MAX / size)
+                abort();
+        return arena_alloc(a, n * size);
+}
+
+char *arena_strndup(struct manifest_arena *a, const char *s, size_t n)
+{
+        char *p = arena_alloc(a, n + 1);
+        memcpy(p, s, n);
+        p[n] = '\0';
+        return p;
+}
+
+char *arena_strdup(struct manifest_arena *a, const char *s)
+{
+        return arena_strndup(a, s, strlen(s));
+}
+
+json_t *arena_keep_json(struct manifest_arena *a, json_t *j)
+{
+        a->json = xrealloc(a->json, (a->n_json + 1) * sizeof(*a->json));
+        a->json[a->n_json++] = j;
+        return j;
+}
+
+void arena_keep_constraint(struct manifest_arena *a, struct semver_constraint *c)
+{
+        a->cons = xrealloc(a->cons, (a->n_cons + 1) * sizeof(*a->cons));
+        a->cons[a->n_cons++] = c;
+}
+
+/* ---- paths and messages ---- */
+
+size_t walk_push_key(struct walker *w, const char *key)
+{
+        size_t saved = w->plen;
+        int n =
+            snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "%s%s", w->plen ? "." : "", key);
+        w->plen = MIN(w->plen + (size_t)MAX(n, 0), sizeof(w->path) - 1);
+        return saved;
+}
+
+size_t walk_push_index(struct walker *w, size_t i)
+{
+        size_t saved = w->plen;
+        int n = snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "[%zu]", i);
+        w->plen = MIN(w->plen + (size_t)MAX(n, 0), sizeof(w->path) - 1);
+        return saved;
+}
+
+void walk_pop(struct walker *w, size_t saved)
+{
+        w->plen = saved;
+        w->path[saved] = '\0';
+}
+
+static void vreport(struct walker *w, bool error, const char *key, const char *fmt, va_list ap)
+{
+        struct dbx_errors *list = error ? w->errs : w->warns;
+        char msg[DBX_ERROR_MSG_MAX];
+        size_t saved = w->plen;
+
+        if (error)
+                w->n_errors++;
+        if (!list)
+                return;
+        if (key)
+                walk_push_key(w, key);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        dbx_errors_add(list, error ? -EINVAL : 0, w->path, "%s", msg);
+        walk_pop(w, saved);
+}
+
+void walk_error(struct walker *w, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vreport(w, true, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void walk_warn(struct walker *w, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vreport(w, false, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void walk_error_at(struct walker *w, const char *key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vreport(w, true, key, fmt, ap);
+        va_end(ap);
+}
+
+void walk_warn_at(struct walker *w, const char *key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vreport(w, false, key, fmt, ap);
+        va_end(ap);
+}
+
+#define RENDER_STRING_MAX 40 /* characters of a found string repeated in a message */
+
+const char *walk_render(const json_t *v, char *buf, size_t size)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                snprintf(buf, size, json_object_size(v) ? "{...}" : "{}");
+                break;
+        case JSON_ARRAY:
+                snprintf(buf, size, json_array_size(v) ? "[...]" : "[]");
+                break;
+        case JSON_STRING: {
+                const unsigned char *s = (const unsigned char *)json_string_value(v);
+                size_t len = json_string_length(v), o = 0, chars = 0;
+                buf[o++] = '"';
+                for (size_t i = 0; i < len && o + 8 < size; i++) {
+                        unsigned char c = s[i];
+                        if ((c & 0xc0) != 0x80 && chars++ == RENDER_STRING_MAX) {
+                                o += (size_t)snprintf(buf + o, size - o, "...");
+                                break;
+                        }
+                        if (c == '"' || c == '\\') {
+                                buf[o++] = '\\';
+                                buf[o++] = (char)c;
+                        } else if (c == '\n')
+                                o += (size_t)snprintf(buf + o, size - o, "\\n");
+                        else if (c == '\t')
+                                o += (size_t)snprintf(buf + o, size - o, "\\t");
+                        else if (c < 0x20 || c == 0x7f)
+                                o += (size_t)snprintf(buf + o, size - o, "\\u%04x", c);
+                        else
+                                buf[o++] = (char)c;
+                }
+                buf[o++] = '"';
+                buf[o] = '\0';
+                break;
+        }
+        default: {
+                char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+                snprintf(buf, size, "%s", s ? s : "?");
+                free(s);
+                break;
+        }
+        }
+        return buf;
+}
+
+/* ---- keys ---- */
+
+void walk_check_keys(struct walker *w, const json_t *obj, const char *const *known, size_t n)
+{
+        const char *seen[64] = {0}; /* the key that set known[i]; schemas have < 64 keys */
+        const char *k;
+        json_t *v;
+
+        assert(n <= ARRAY_SIZE(seen));
+        json_object_foreach((json_t *)obj, k, v)
+        {
+                size_t i;
+                for (i = 0; i < n; i++)
+                        if (strcasecmp(k, known[i]) == 0)
+                                break;
+                if (i == n) {
+                        walk_warn_at(w, k, "unknown key, ignored");
+                        continue;
+                }
+                if (seen[i])
+                        walk_error(w, "\"%s\" and \"%s\" both set %s (keys match ignoring case)",
+                                   seen[i], k, known[i]);
+                else
+                        seen[i] = k;
+        }
+}
+
+/* ---- typed getters ---- */
+
+static bool has_control(const char *s, size_t len, bool multiline)
+{
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (multiline && (c == '\n' || c == '\t' || c == '\r'))
+                        continue;
+                if (c < 0x20 || c == 0x7f)
+                        return true;
+        }
+        return false;
+}
+
+static size_t utf8_chars(const char *s, size_t len)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                if (((unsigned char)s[i] & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+int walk_string_value(struct walker *w, const json_t *v, unsigned flags, size_t max,
+                      const char **ret)
+{
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v)) {
+                if (flags & STR_REQUIRED) {
+                        walk_error(w, "missing (a%s string is expected)",
+                                   flags & STR_NONEMPTY ? " non-empty" : "");
+                        return -1;
+                }
+                return 0;
+        }
+        if (!json_is_string(v)) {
+                walk_error(w, "%s is not a string", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+        if (len == 0 && (flags & STR_NONEMPTY)) {
+                walk_error(w, "\"\" is empty (a non-empty string is expected)");
+                return -1;
+        }
+        if (strlen(s) != len) {
+                walk_error(w, "%s contains a NUL character", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        size_t chars = utf8_chars(s, len);
+        if (chars > max) {
+                walk_error(w, "%s is too long: %zu characters, at most %zu",
+                           walk_render(v, r, sizeof(r)), chars, max);
+                return -1;
+        }
+        if (has_control(s, len, flags & STR_MULTILINE)) {
+                walk_error(w, "%s contains a %s", walk_render(v, r, sizeof(r)),
+                           flags & STR_MULTILINE ? "control character"
+                                                 : "line break or control character");
+                return -1;
+        }
+        if ((flags & STR_TRIMMED) && len &&
+            (isspace((unsigned char)s[0]) || isspace((unsigned char)s[len - 1]))) {
+                walk_error(w, "%s starts or ends with a space", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        *ret = arena_strndup(w->arena, s, len);
+        return 1;
+}
+
+int walk_string(struct walker *w, const json_t *obj, const char *key, unsigned flags, size_t max,
+                const char **ret)
+{
+        size_t saved = walk_push_key(w, key);
+        int r = walk_string_value(w, json_object_iget(obj, key), flags, max, ret);
+        walk_pop(w, saved);
+        return r;
+}
+
+int walk_int(struct walker *w, const json_t *obj, const char *key, bool required, long long min,
+             long long max, const char *what, long long *ret)
+{
+        json_t *v = json_object_iget(obj, key);
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v)) {
+                if (required) {
+                        if (min == max)
+                                walk_error_at(w, key, "missing (%lld is expected)", min);
+                        else
+                                walk_error_at(w, key, "missing (%s, %lld-%lld, is expected)", what,
+                                              min, max);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!json_is_integer(v)) {
+                walk_error_at(w, key, "%s is not an integer", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        long long x = json_integer_value(v);
+        if (x < min || x > max) {
+                if (min == max)
+                        walk_error_at(w, key, "%lld is not %s (%lld)", x, what, min);
+                else
+                        walk_error_at(w, key, "%lld is not %s (%lld-%lld)", x, what, min, max);
+                return -1;
+        }
+        *ret = x;
+        return 1;
+}
+
+int walk_bool(struct walker *w, const json_t *obj, const char *key, bool *ret)
+{
+        json_t *v = json_object_iget(obj, key);
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_boolean(v)) {
+                walk_error_at(w, key, "%s is not true or false", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        *ret = json_is_true(v);
+        return 1;
+}
+
+int walk_number(struct walker *w, const json_t *obj, const char *key, double *ret)
+{
+        json_t *v = json_object_iget(obj, key);
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_number(v)) {
+                walk_error_at(w, key, "%s is not a number", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        double d = json_number_value(v);
+        if (!isfinite(d)) {
+                walk_error_at(w, key, "%s is not a finite number", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        *ret = d;
+        return 1;
+}
+
+int walk_object(struct walker *w, const json_t *obj, const char *key, bool required,
+                const json_t **ret)
+{
+        json_t *v = json_object_iget(obj, key);
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v)) {
+                if (required) {
+                        walk_error_at(w, key, "missing (an object is expected)");
+                        return -1;
+                }
+                return 0;
+        }
+        if (!json_is_object(v)) {
+                walk_error_at(w, key, "%s is not an object", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        *ret = v;
+        return 1;
+}
+
+int walk_array(struct walker *w, const json_t *obj, const char *key, bool required, size_t max,
+               const char *noun, const json_t **ret)
+{
+        json_t *v = json_object_iget(obj, key);
+        char r[RENDER_MAX];
+
+        if (!v || json_is_null(v)) {
+                if (required) {
+                        walk_error_at(w, key, "missing (a list of %s is expected)", noun);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!json_is_array(v)) {
+                walk_error_at(w, key, "%s is not a list", walk_render(v, r, sizeof(r)));
+                return -1;
+        }
+        if (json_array_size(v) > max) {
+                walk_error_at(w, key, "%zu %s, at most %zu are allowed", json_array_size(v), noun,
+                              max);
+                return -1;
+        }
+        *ret = v;
+        return 1;
+}
+
+/* ---- names and paths ---- */
+
+bool name_is_env(const char *s)
+{
+        if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+                return false;
+        for (; *s; s++)
+                if (!isascii((unsigned char)*s) || !(isalnum((unsigned char)*s) || *s == '_'))
+                        return false;
+        return true;
+}
+
+bool name_is_service(const char *s)
+{
+        if (!*s || !isascii((unsigned char)*s) || !isalnum((unsigned char)*s))
+                return false;
+        for (; *s; s++)
+                if (!isascii((unsigned char)*s) ||
+                    !(isalnum((unsigned char)*s) || strchr("_.-", *s)))
+                        return false;
+        return true;
+}
+
+bool name_is_source_id(const char *s)
+{
+        return name_is_service(s);
+}
+
+bool name_is_interface(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+                        return false;
+        return true;
+}
+
+static const char *check_components(const char *p)
+{
+        for (const char *c = p; *c;) {
+                size_t n = strcspn(c, "/");
+                if (n == 2 && c[0] == '.' && c[1] == '.')
+                        return "it contains a \"..\" component";
+                c += n;
+                if (*c == '/')
+                        c++;
+        }
+        return NULL;
+}
+
+const char *path_check_no_dotdot(const char *p)
+{
+        return check_components(p);
+}
+
+const char *path_check_relative(const char *p)
+{
+        if (p[0] == '/')
+                return "it is absolute (a path inside the pup folder is expected)";
+        const char *why = check_components(p);
+        if (why)
+                return why;
+        for (const char *c = p; *c;) {
+                size_t n = strcspn(c, "/");
+                if (n == 0)
+                        return "it has an empty component (\"//\" or a trailing \"/\")";
+                if (n == 1 && c[0] == '.')
+                        return "it contains a \".\" component";
+                c += n;
+                if (*c == '/') {
+                        c++;
+                        if (!*c)
+                                return "it has an empty component (\"//\" or a trailing \"/\")";
+                }
+        }
+        return NULL;
+}
