@@ -55,12 +55,24 @@ int keys_password_hash(const char *password, char out[KEYS_PWHASH_STR_SIZE], str
         return 0;
 }
 
+/* The parameters a stored hash asks for, bounded like the vault's, so a
+ * damaged or tampered hash cannot make a login allocate gigabytes. */
+static bool pwhash_params_ok(const char *hash)
+{
+        unsigned m = 0, t = 0, p = 0;
+        int end = 0;
+        if (sscanf(hash, "$argon2id$v=19$m=%u,t=%u,p=%u$%n", &m, &t, &p, &end) != 3 || end == 0)
+                return false;
+        return t >= 1 && t <= KEYS_VAULT_OPSLIMIT_MAX && m >= 8 &&
+               (uint64_t)m << 10 <= KEYS_VAULT_MEMLIMIT_MAX && p == 1;
+}
+
 int keys_password_verify(const char *hash, const char *password)
 {
         if (!hash ||
             strncmp(hash, crypto_pwhash_argon2id_STRPREFIX,
                     strlen(crypto_pwhash_argon2id_STRPREFIX)) != 0 ||
-            strnlen(hash, KEYS_PWHASH_STR_SIZE) >= KEYS_PWHASH_STR_SIZE)
+            strnlen(hash, KEYS_PWHASH_STR_SIZE) >= KEYS_PWHASH_STR_SIZE || !pwhash_params_ok(hash))
                 return -EINVAL;
         if (!password || strnlen(password, KEYS_PASSWORD_MAX + 1) > KEYS_PASSWORD_MAX)
                 return -EACCES;
@@ -76,6 +88,8 @@ int keys_password_verify(const char *hash, const char *password)
 
 bool keys_password_needs_rehash(const char *hash)
 {
+        if (!hash)
+                return true;
         keys_sodium_ready();
         return crypto_pwhash_str_needs_rehash(hash, KEYS_PWHASH_OPSLIMIT, KEYS_PWHASH_MEMLIMIT) !=
                0;

@@ -45,7 +45,9 @@ int keys_password_check(const char *password, const char *path, struct dbx_error
 int keys_password_hash(const char *password, char out[KEYS_PWHASH_STR_SIZE], struct dbx_error *err);
 
 /* 0 if password matches hash, -EACCES if not, -EINVAL if hash is not an
- * Argon2id string. The comparison inside libsodium is constant-time. */
+ * Argon2id v1.3 string with one lane and costs within the vault's limits
+ * (KEYS_VAULT_OPSLIMIT_MAX, KEYS_VAULT_MEMLIMIT_MAX). The comparison inside
+ * libsodium is constant-time. */
 int keys_password_verify(const char *hash, const char *password);
 
 /* True if hash was made with other parameters than the current ones, so the

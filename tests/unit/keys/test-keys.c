@@ -139,6 +139,17 @@ static void test_password_malformed_hash(void **state)
         assert_int_equal(keys_password_verify("hunter2", PW), -EINVAL);
         assert_int_equal(keys_password_verify("$argon2i$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA", PW),
                          -EINVAL);
+        /* Costs a damaged store could ask for: refused before any work. */
+        static const char *costly[] = {
+            "$argon2id$v=19$m=4194304,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA",
+            "$argon2id$v=19$m=65536,t=1000,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA",
+            "$argon2id$v=19$m=65536,t=3,p=64$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA",
+            "$argon2id$v=19$m=65536,t=3$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA",
+            "$argon2id$v=16$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA",
+        };
+        for (size_t i = 0; i < sizeof(costly) / sizeof(costly[0]); i++)
+                assert_int_equal(keys_password_verify(costly[i], PW), -EINVAL);
+        assert_true(keys_password_needs_rehash(NULL));
         /* A changed hash byte: the password no longer matches. */
         assert_int_equal(keys_password_hash(PW, h, NULL), 0);
         size_t last = strlen(h) - 2;
