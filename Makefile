@@ -25,12 +25,12 @@ test-deps:
 MESON_FILES = $(wildcard src/*/meson.build tests/unit/*/meson.build tests/fuzz/meson.build)
 
 $(BUILD)/build.ninja: $(MESON_FILES)
-	@if [ -f $@ ]; then meson setup --reconfigure $(BUILD) >/dev/null; \
+	@if [ -f $@ ]; then meson setup --reconfigure $(BUILD); \
 	else meson setup $(BUILD) --prefix=$(PREFIX) -Dbuildtype=debugoptimized; fi
 	@touch $@
 
 $(ASAN_BUILD)/build.ninja: $(MESON_FILES)
-	@if [ -f $@ ]; then meson setup --reconfigure $(ASAN_BUILD) >/dev/null; \
+	@if [ -f $@ ]; then meson setup --reconfigure $(ASAN_BUILD); \
 	else meson setup $(ASAN_BUILD) -Dbuildtype=debug -Db_sanitize=address,undefined \
 	  -Db_lundef=false -Dtest_hooks=true; fi
 	@touch $@

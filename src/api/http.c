@@ -288,15 +288,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
-                if (r->finished)
+                if (r->finished || r->body_too_large)
                         return MHD_YES; /* already refused: discard */
                 if (r->body_len + n > s->body_max) {
+                        /* MHD answers only once the upload has ended: keep reading
+                         * and discarding (memory stays bounded), then reply 413. */
                         free(r->body);
                         r->body = NULL;
-                        api_reply_error(r, 413,
-                                        "request body is too large: at most %zu bytes "
-                                        "are accepted",
-                                        s->body_max);
+                        r->body_len = 0;
+                        r->body_too_large = true;
                         return MHD_YES;
                 }
                 r->body = xrealloc(r->body, r->body_len + n + 1);
@@ -316,6 +316,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (r->dispatched || r->finished)
                 return MHD_YES;
         r->dispatched = true;
+        if (r->body_too_large) {
+                api_reply_error(r, 413, "request body is too large: at most %zu bytes are accepted",
+                                s->body_max);
+                return MHD_YES;
+        }
         if (!l->is_unix && is_preflight(r))
                 reply_preflight(r);
         else

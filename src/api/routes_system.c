@@ -73,6 +73,14 @@ static void post_test_broadcast(struct api_ctx *ctx, struct api_req *req)
         api_reply_json(req, 200,
                        json_pack("{s:I}", "clients", (json_int_t)ws_hub_clients(ctx->hub)));
 }
+
+/* Test builds only: parse the body as JSON and echo it (400/413 paths). */
+static void post_test_echo(struct api_ctx *ctx, struct api_req *req)
+{
+        json_t *j = api_req_json(req);
+        if (j)
+                api_reply_json(req, 200, j);
+}
 #endif
 
 int routes_system_register(struct api_ctx *ctx)
@@ -83,6 +91,7 @@ int routes_system_register(struct api_ctx *ctx)
         r |= api_route(ctx, NULL, "/ws/state/", ws_state, ROUTE_WS);
 #if DBX_TEST_HOOKS
         r |= api_route(ctx, "POST", "/test/broadcast", post_test_broadcast, 0);
+        r |= api_route(ctx, "POST", "/test/echo", post_test_echo, 0);
 #endif
         return r < 0 ? -EINVAL : 0;
 }

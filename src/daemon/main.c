@@ -225,8 +225,9 @@ int main(int argc, char **argv)
         r = sd_event_loop(event);
         ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
-        http_server_free(http);
+        /* WebSocket clients hold upgraded MHD sockets: close them first. */
         api_free(api);
+        http_server_free(http);
         workpool_free(pool);
         store_close(store);
         sd_event_unref(event);
