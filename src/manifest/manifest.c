@@ -375,6 +375,8 @@ static void walk_field(struct walker *w, const json_t *obj, struct manifest_fiel
         walk_options(w, obj, f);
 
         def = json_object_iget(obj, "default");
+        if (field_uses_options(f->type) && f->n_options == 0)
+                def = NULL; /* the missing options are already reported */
         if (def && !json_is_null(def)) {
                 char why[DBX_ERROR_MSG_MAX / 2];
                 char *s = NULL;
@@ -755,7 +757,7 @@ static void walk_permission_group(struct walker *w, const json_t *obj,
                 check_unique(w, names, "name", g->name, "name");
         walk_string(w, obj, "description", STR_MULTILINE, MANIFEST_TEXT_MAX, &g->description);
         if (walk_int(w, obj, "severity", true, MANIFEST_SEVERITY_MIN, MANIFEST_SEVERITY_MAX,
-                     "a severity (1 critical, 2 makes changes, 3 read-only)", &x) > 0)
+                     "a severity", &x) > 0)
                 g->severity = (int)x;
         if (walk_string_list(w, obj, "routes", MANIFEST_ROUTES_MAX, "routes", STR_NONEMPTY,
                              MANIFEST_ROUTE_MAX, NULL, NULL, &g->routes, &g->n_routes) > 0) {
@@ -1072,6 +1074,15 @@ int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct db
                                        "the manifest is %zu bytes, at most %d are allowed", len,
                                        MANIFEST_SIZE_MAX);
                 return -E2BIG;
+        }
+        size_t i = 0;
+        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+                i++;
+        if (i == len) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "the manifest is empty (a JSON object is expected)");
+                return -EINVAL;
         }
         r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, &root, &err);
         if (r < 0) {

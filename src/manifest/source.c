@@ -93,6 +93,15 @@ int manifest_source_parse(const char *buf, size_t len, struct manifest_source **
                                        MANIFEST_SOURCE_SIZE_MAX);
                 return -E2BIG;
         }
+        size_t i = 0;
+        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+                i++;
+        if (i == len) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "dogebox.json is empty (a JSON object is expected)");
+                return -EINVAL;
+        }
         r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, &root, &err);
         if (r < 0) {
                 if (errs)
