@@ -60,13 +60,15 @@ static int load_setup_facts(struct api_ctx *ctx)
         return 0;
 }
 
-int api_new(sd_event *e, struct store *store, const char *data_dir, struct api_ctx **ret)
+int api_new(sd_event *e, struct store *store, struct workpool *pool, const char *data_dir,
+            struct api_ctx **ret)
 {
         struct api_ctx *ctx = xcalloc(1, sizeof(*ctx));
         int r;
 
         ctx->event = sd_event_ref(e);
         ctx->store = store;
+        ctx->pool = pool;
         ctx->data_dir = xstrdup(data_dir);
         ctx->router = router_new();
         ctx->started_ms = now_ms();
@@ -76,6 +78,26 @@ int api_new(sd_event *e, struct store *store, const char *data_dir, struct api_c
                 r = load_setup_facts(ctx);
         if (r >= 0)
                 r = routes_system_register(ctx);
+#ifdef HAVE_ROUTES_AUTH
+        if (r >= 0)
+                r = routes_auth_register(ctx);
+#endif
+#ifdef HAVE_ROUTES_SOURCES
+        if (r >= 0)
+                r = routes_sources_register(ctx);
+#endif
+#ifdef HAVE_ROUTES_JOBS
+        if (r >= 0)
+                r = routes_jobs_register(ctx);
+#endif
+#ifdef HAVE_ROUTES_PUPS
+        if (r >= 0)
+                r = routes_pups_register(ctx);
+#endif
+#ifdef HAVE_ROUTES_WEB
+        if (r >= 0)
+                r = routes_web_register(ctx);
+#endif
         if (r < 0) {
                 api_free(ctx);
                 return r;
@@ -88,6 +110,18 @@ struct api_ctx *api_free(struct api_ctx *ctx)
 {
         if (!ctx)
                 return NULL;
+#ifdef HAVE_ROUTES_PUPS
+        routes_pups_free(ctx);
+#endif
+#ifdef HAVE_ROUTES_JOBS
+        routes_jobs_free(ctx);
+#endif
+#ifdef HAVE_ROUTES_SOURCES
+        routes_sources_free(ctx);
+#endif
+#ifdef HAVE_ROUTES_AUTH
+        routes_auth_free(ctx);
+#endif
         ws_hub_free(ctx->hub);
         router_free(ctx->router);
         sd_event_unref(ctx->event);

@@ -13,9 +13,16 @@
 struct api_ctx;
 typedef void (*api_handler)(struct api_ctx *ctx, struct api_req *req);
 
+struct workpool;
+struct sources;
+struct auth;
+struct jobs;
+struct pups;
+
 struct api_ctx {
         sd_event *event;
         struct store *store;
+        struct workpool *pool; /* blocking work: downloads, git, argon2id */
         struct ws_hub *hub;
         struct router *router;
         char *data_dir;
@@ -23,14 +30,32 @@ struct api_ctx {
         uint64_t started_mono; /* monotonic µs */
         /* Setup facts cached from the store (bootstrap is the hottest route). */
         char setup_session_id[33];
+        /* Module state, created by each routes_*_register() that needs it and
+         * freed by api_free() through the matching *_free(). */
+        struct sources *sources;
+        struct auth *auth;
+        struct jobs *jobs;
+        struct pups *pups;
 };
 
-int api_new(sd_event *e, struct store *store, const char *data_dir, struct api_ctx **ret);
+int api_new(sd_event *e, struct store *store, struct workpool *pool, const char *data_dir,
+            struct api_ctx **ret);
 struct api_ctx *api_free(struct api_ctx *ctx);
 /* The http_dispatch_fn given to the HTTP server; userdata is the ctx. */
 void api_dispatch(struct api_req *req, void *userdata);
 int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,
               unsigned flags);
 
-/* Route registration, one per routes_*.c file. */
+/* Route registration, one per routes_*.c file (each optional at build
+ * time while the module is being written: meson defines HAVE_ROUTES_X). */
 int routes_system_register(struct api_ctx *ctx);
+int routes_auth_register(struct api_ctx *ctx);
+int routes_sources_register(struct api_ctx *ctx);
+int routes_jobs_register(struct api_ctx *ctx);
+int routes_pups_register(struct api_ctx *ctx);
+int routes_web_register(struct api_ctx *ctx); /* last: the SPA fallback */
+/* Teardown counterparts (module state in ctx). */
+void routes_auth_free(struct api_ctx *ctx);
+void routes_sources_free(struct api_ctx *ctx);
+void routes_jobs_free(struct api_ctx *ctx);
+void routes_pups_free(struct api_ctx *ctx);

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
                 log_error("cannot start worker threads: %s", strerror(-r));
                 goto out;
         }
-        r = api_new(event, store, abs_data, &api);
+        r = api_new(event, store, pool, abs_data, &api);
         if (r < 0) {
                 log_error("cannot set up the API: %s", strerror(-r));
                 goto out;
