@@ -273,6 +273,30 @@ static int on_master_exit(sd_event_source *s, int fd, uint32_t revents, void *ud
         return 0;
 }
 
+/* procfs files report size 0: read until EOF, at most max bytes. */
+static int read_proc(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_free_ char *buf = xmalloc(max + 1);
+        size_t len = 0;
+        while (len < max) {
+                ssize_t n = read(fd, buf + len, max - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
 /* An nginx of a previous daemon on the same run_dir holds our ports. */
 static void kill_stale(struct dre_nginx *n)
 {
@@ -286,7 +310,7 @@ static void kill_stale(struct dre_nginx *n)
         if (pid <= 1 || pid == n->pid)
                 return;
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-        if (fs_read_file(path, 8192, &cmd, &len) < 0)
+        if (read_proc(path, 8192, &cmd, &len) < 0)
                 return;
         /* cmdline is NUL-separated: look for our conf path as an argument. */
         bool ours = false;

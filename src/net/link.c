@@ -18,7 +18,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "core/fsutil.h"
+#include "net/internal.h"
 #include "net/net.h"
 
 #define NL_BUF_SIZE     32768                    /* one recv(); large enough for address dumps */
@@ -733,7 +733,7 @@ int net_veth_detach(const char *host_ifname, struct dbx_error *err)
 int net_ipv4_forwarding_get(bool *ret)
 {
         _cleanup_free_ char *s = NULL;
-        int r = fs_read_file(IP_FORWARD_PATH, 16, &s, NULL);
+        int r = net_read_all(IP_FORWARD_PATH, 16, &s, NULL);
         if (r < 0)
                 return r;
         *ret = s[0] == '1';

@@ -3,7 +3,7 @@
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include "core/fsutil.h"
+#include "net/internal.h"
 #include "net/net.h"
 
 #define NET_HTTP_PORT_DEFAULT 80
@@ -610,7 +610,7 @@ int net_policy_remove(const char *table, struct dbx_error *err)
 static int proc_tcp_listening(const char *path, uint16_t port, bool *ret)
 {
         _cleanup_free_ char *s = NULL;
-        int r = fs_read_file(path, PROC_TCP_MAX, &s, NULL);
+        int r = net_read_all(path, PROC_TCP_MAX, &s, NULL);
         if (r == -ENOENT) /* no IPv6 */
                 return 0;
         if (r < 0)
