@@ -24,7 +24,7 @@
 #define CG_TREE_DEPTH_MAX 16         /* leftover trees deeper than this are not ours */
 #define CG_MOUNTINFO_MAX  (4u << 20) /* hosts with thousands of mounts still fit */
 
-static const char *const ctrl_name[CG__N] = {"memory", "pids", "cpu", "cpuacct"};
+static const char *const ctrl_name[CG__N] = {"memory", "pids", "cpu"};
 
 /* --- small file helpers -------------------------------------------------- */
 
@@ -275,7 +275,7 @@ static int build(char *out, const char *root, const char *self, const char *pare
         return n < 0 || n >= CG_PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-int cg_dirs_resolve(const struct cg_layout *l, const char *parent, const char *name,
+int cg_dirs_resolve(const struct cg_layout *l, const char *parent, const char *name, unsigned want,
                     struct cg_dirs *ret)
 {
         struct cg_dirs d = {.n = 1};
@@ -291,6 +291,9 @@ int cg_dirs_resolve(const struct cg_layout *l, const char *parent, const char *n
                 size_t i;
                 d.ctrl_dir[c] = 0;
                 if (!l->v1[c])
+                        continue;
+                d.ctrl_dir[c] = -1;
+                if (!(want & (1u << c)))
                         continue;
                 r = build(p, l->v1_root[c], l->v1_self[c], parent, name);
                 if (r < 0)
@@ -317,7 +320,7 @@ static int enable_v2(const struct cg_layout *l, const char *dir, struct dbx_erro
                                      strerror(-r));
         for (int c = 0; c < CG__N; c++) {
                 char what[32];
-                if (l->v1[c] || c == CG_CPUACCT || !opt_has(avail, ctrl_name[c]))
+                if (l->v1[c] || !opt_has(avail, ctrl_name[c]))
                         continue;
                 snprintf(what, sizeof(what), "+%s", ctrl_name[c]);
                 r = write_at(dir, "cgroup.subtree_control", what);
@@ -341,7 +344,7 @@ int cg_parent_prepare(const struct cg_layout *l, const char *parent, struct dbx_
 {
         struct cg_dirs d;
         char walk[CG_PATH_MAX];
-        int r = cg_dirs_resolve(l, parent, NULL, &d);
+        int r = cg_dirs_resolve(l, parent, NULL, CG_WANT_ALL, &d);
 
         if (r < 0)
                 return dbx_error_set(err, r, "cgroup_parent",
@@ -349,7 +352,8 @@ int cg_parent_prepare(const struct cg_layout *l, const char *parent, struct dbx_
                                      "at most %d bytes)",
                                      parent ? parent : "", SANDBOX_CGROUP_PARENT_MAX);
         for (size_t i = 0; i < d.n; i++) {
-                r = fs_mkdir_p(d.path[i], 0755);
+                r = mkdir(d.path[i], 0755) == 0 || errno == EEXIST ? 0
+                                                                   : fs_mkdir_p(d.path[i], 0755);
                 if (r < 0)
                         return dbx_error_set(err, r, "cgroup_parent", "cannot create %s: %s",
                                              d.path[i], strerror(-r));
@@ -451,7 +455,7 @@ static int remove_tree(const char *dir, bool unified, int depth)
 int cg_cleanup(const struct cg_layout *l, const char *parent, bool remove_parent)
 {
         struct cg_dirs d;
-        int r = cg_dirs_resolve(l, parent, NULL, &d), removed = 0, first_err = 0;
+        int r = cg_dirs_resolve(l, parent, NULL, CG_WANT_ALL, &d), removed = 0, first_err = 0;
 
         if (r < 0)
                 return r;
@@ -553,7 +557,10 @@ int cg_sandbox_create(const struct cg_layout *l, const char *parent, const char 
                       const struct cg_limits *lim, struct cg_sandbox *ret, struct dbx_error *err)
 {
         struct cg_sandbox cg = {.mode = l->mode, .unified_fd = -1, .oom_fd = -1};
-        int r = cg_dirs_resolve(l, parent, name, &cg.dirs);
+        unsigned want =
+            (lim->memory_max ? 1u << CG_MEMORY : 0) | (lim->pids_max ? 1u << CG_PIDS : 0) |
+            (lim->cpu_weight && lim->cpu_weight != SANDBOX_CPU_WEIGHT_DEFAULT ? 1u << CG_CPU : 0);
+        int r = cg_dirs_resolve(l, parent, name, want, &cg.dirs);
 
         if (r < 0)
                 return dbx_error_set(err, r, "", "bad cgroup path for %s", name);
@@ -582,11 +589,11 @@ int cg_sandbox_create(const struct cg_layout *l, const char *parent, const char 
                 r = -errno;
                 goto fail;
         }
-        {
+        if (cg.dirs.ctrl_dir[CG_MEMORY] >= 0) {
                 char p[CG_PATH_MAX + 32];
                 snprintf(p, sizeof(p), "%s/%s", cg.dirs.path[cg.dirs.ctrl_dir[CG_MEMORY]],
                          l->v1[CG_MEMORY] ? "memory.oom_control" : "memory.events");
-                cg.oom_fd = open(p, O_RDONLY | O_CLOEXEC);
+                cg.oom_fd = open(p, O_RDONLY | O_CLOEXEC); /* absent without the controller */
         }
         *ret = cg;
         return 0;
@@ -623,28 +630,37 @@ int cg_sandbox_destroy(struct cg_sandbox *cg)
         return r;
 }
 
+static uint64_t count_lines(const char *dir, const char *file)
+{
+        char buf[CG_READ_MAX];
+        uint64_t n = 0;
+        if (read_at(dir, file, buf, sizeof(buf)) <= 0)
+                return 0;
+        for (const char *p = buf; (p = strchr(p, '\n')); p++)
+                n++;
+        return n;
+}
+
 int cg_sandbox_stats(const struct cg_sandbox *cg, struct sandbox_stats *ret)
 {
         struct sandbox_stats st = {0};
         char buf[4096];
-        const char *mem = cg->dirs.path[cg->dirs.ctrl_dir[CG_MEMORY]];
-        const char *pids = cg->dirs.path[cg->dirs.ctrl_dir[CG_PIDS]];
-        bool found = false;
+        int mem = cg->dirs.ctrl_dir[CG_MEMORY], pids = cg->dirs.ctrl_dir[CG_PIDS];
 
         if (cg->dirs.n == 0)
                 return -ESRCH;
+        /* cpu.stat is a core v2 file: present with or without the cpu
+         * controller, on hybrid systems too */
         if (read_at(cg->dirs.path[0], "cpu.stat", buf, sizeof(buf)) > 0)
-                st.cpu_usec = cg_parse_keyed(buf, "usage_usec", &found);
-        if (!found && cg->dirs.ctrl_dir[CG_CPUACCT] > 0 &&
-            read_at(cg->dirs.path[cg->dirs.ctrl_dir[CG_CPUACCT]], "cpuacct.usage", buf,
+                st.cpu_usec = cg_parse_keyed(buf, "usage_usec", NULL);
+        if (mem >= 0 &&
+            read_at(cg->dirs.path[mem], mem > 0 ? "memory.usage_in_bytes" : "memory.current", buf,
                     sizeof(buf)) > 0)
-                st.cpu_usec = strtoull(buf, NULL, 10) / 1000;
-        if (read_at(mem,
-                    cg->dirs.ctrl_dir[CG_MEMORY] > 0 ? "memory.usage_in_bytes" : "memory.current",
-                    buf, sizeof(buf)) > 0)
                 st.memory_bytes = strtoull(buf, NULL, 10);
-        if (read_at(pids, "pids.current", buf, sizeof(buf)) > 0)
+        if (pids >= 0 && read_at(cg->dirs.path[pids], "pids.current", buf, sizeof(buf)) > 0)
                 st.pids = strtoull(buf, NULL, 10);
+        else
+                st.pids = count_lines(cg->dirs.path[0], "cgroup.threads");
         if (cg->oom_fd >= 0) {
                 ssize_t n = pread(cg->oom_fd, buf, sizeof(buf) - 1, 0);
                 if (n > 0) {

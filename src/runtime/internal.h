@@ -17,7 +17,8 @@ enum cg_mode {
         CG_HYBRID,      /* v1 controllers + a controller-less v2 hierarchy */
 };
 
-enum cg_ctrl { CG_MEMORY = 0, CG_PIDS, CG_CPU, CG_CPUACCT, CG__N };
+enum cg_ctrl { CG_MEMORY = 0, CG_PIDS, CG_CPU, CG__N };
+#define CG_WANT_ALL ((1u << CG__N) - 1)
 
 #define CG_PATH_MAX 512 /* mount point + own cgroup + parent + name */
 
@@ -46,8 +47,10 @@ struct cg_dirs {
 };
 
 /* Resolve parent (absolute or relative to our own cgroup) plus an optional
- * child name into directories. -ENAMETOOLONG, -EINVAL for a bad parent. */
-int cg_dirs_resolve(const struct cg_layout *l, const char *parent, const char *name,
+ * child name into directories: the v2 one and the v1 ones of the
+ * controllers in want (a mask of 1 << enum cg_ctrl). -ENAMETOOLONG, -EINVAL
+ * for a bad parent. */
+int cg_dirs_resolve(const struct cg_layout *l, const char *parent, const char *name, unsigned want,
                     struct cg_dirs *ret);
 bool cg_parent_is_valid(const char *parent);
 
@@ -68,8 +71,11 @@ struct cg_sandbox {
         int oom_fd;     /* memory.events / memory.oom_control, -1 if none */
 };
 
-/* Create the sandbox cgroup in every hierarchy (removing a leftover of the
- * same name first) and apply the limits. */
+/* Create the sandbox cgroup (removing a leftover of the same name first)
+ * and apply the limits. It always exists in v2; on hybrid systems also in
+ * the v1 hierarchy of each controller that has a limit to enforce (joining a
+ * v1 cgroup costs an RCU grace period, several ms, so it is only paid when
+ * it buys something). */
 int cg_sandbox_create(const struct cg_layout *l, const char *parent, const char *name,
                       const struct cg_limits *lim, struct cg_sandbox *ret, struct dbx_error *err);
 /* Hybrid: move pid into the v1 cgroups (v2 placement is CLONE_INTO_CGROUP). */
@@ -89,10 +95,12 @@ uint32_t cg_weight_to_shares(uint32_t weight);
 
 /* --- seccomp (seccomp.c) ------------------------------------------------- */
 
-/* Build the filter with libseccomp and export it as BPF. Done once per
- * process: loading it in the sandbox is then a single syscall. */
-int sandbox_seccomp_build(struct sock_fprog *ret);
+/* Compile the filter with libseccomp and export it as BPF (build time, and
+ * the unit test that checks the embedded copy). */
+int sandbox_seccomp_compile(struct sock_fprog *ret);
 void sandbox_seccomp_free(struct sock_fprog *prog);
+/* The filter compiled at build time (seccomp-filter.h). */
+const struct sock_fprog *sandbox_seccomp_filter(void);
 /* The denied syscalls, for docs and tests. */
 extern const char *const sandbox_seccomp_denied[];
 

@@ -3,8 +3,12 @@
  * what widens the kernel attack surface. Denied calls fail with EPERM (so
  * programs see an ordinary permission error); clone3 fails with ENOSYS so
  * libc falls back to clone(), whose flags we can inspect. The list and the
- * reasons are in docs/sandbox.md, "Seccomp". */
-#include <linux/sched.h>
+ * reasons are in docs/sandbox.md, "Seccomp".
+ *
+ * libseccomp compiles the rules at build time (dbx-seccomp-gen writes the
+ * BPF into seccomp-filter.h): loading the filter in a sandbox is then one
+ * system call with no compilation at run time. */
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -13,6 +17,10 @@
 #include "runtime/internal.h"
 
 #define SECCOMP_BPF_MAX (64u << 10) /* exported program; ours is a few KiB */
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 /* Denied outright (EPERM). Names unknown to an architecture are skipped. */
 const char *const sandbox_seccomp_denied[] = {
@@ -135,7 +143,7 @@ static int build_ctx(scmp_filter_ctx ctx)
         return 0;
 }
 
-int sandbox_seccomp_build(struct sock_fprog *ret)
+int sandbox_seccomp_compile(struct sock_fprog *ret)
 {
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         _cleanup_close_ int fd = -1;
@@ -145,15 +153,9 @@ int sandbox_seccomp_build(struct sock_fprog *ret)
 
         if (!ctx)
                 return -ENOMEM;
-        /* the native ABI plus its 32-bit siblings, filtered alike; any other
-         * ABI kills the process */
-        if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
-                r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
-                if (r == 0)
-                        r = seccomp_arch_add(ctx, SCMP_ARCH_X32);
-                if (r < 0)
-                        goto out;
-        }
+        /* Only the native ABI: a system call through another one (i386's
+         * int 0x80, x32) kills the process. Pups ship 64-bit binaries, and
+         * one ABI keeps the filter short. */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
         if (r < 0)
                 goto out;

@@ -40,7 +40,6 @@ struct sandbox_supervisor {
         struct cg_layout cg;
         char cgroup_parent[SANDBOX_CGROUP_PARENT_MAX + 1];
         int pup_init_fd;
-        struct sock_fprog seccomp;
         struct runtime_log_limits log_limits;
         struct sandbox *list;
 };
@@ -154,11 +153,6 @@ int sandbox_supervisor_new(sd_event *event, const struct sandbox_supervisor_conf
         if (r < 0)
                 goto fail;
         s->pup_init_fd = r;
-        r = sandbox_seccomp_build(&s->seccomp);
-        if (r < 0) {
-                dbx_error_set(err, r, "", "building the seccomp filter: %s", strerror(-r));
-                goto fail;
-        }
         s->event = sd_event_ref(event);
         *ret = s;
         return 0;
@@ -175,7 +169,6 @@ struct sandbox_supervisor *sandbox_supervisor_free(struct sandbox_supervisor *s)
                 return NULL;
         while (s->list)
                 sandbox_free(s->list);
-        sandbox_seccomp_free(&s->seccomp);
         if (s->pup_init_fd >= 0)
                 close(s->pup_init_fd);
         sd_event_unref(s->event);
@@ -510,7 +503,7 @@ int sandbox_spawn(struct sandbox_supervisor *s, const struct sandbox_spec *spec,
 
         r = sandbox_spawn_process(&sb->spec,
                                   &(struct spawn_env){.pup_init_fd = s->pup_init_fd,
-                                                      .seccomp = &s->seccomp,
+                                                      .seccomp = sandbox_seccomp_filter(),
                                                       .cg = &sb->cg,
                                                       .hooks = hooks},
                                   &res, err);
