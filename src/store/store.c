@@ -149,10 +149,47 @@ int store_open(const char *path, struct store **ret, struct dbx_error *err)
         return store_open_with(path, store_migrations, store_migrations_n, ret, err);
 }
 
+static struct store_setting_cache *cache_find(struct store *s, const char *key)
+{
+        for (size_t i = 0; i < s->ncache; i++)
+                if (streq(s->cache[i].key, key))
+                        return &s->cache[i];
+        return NULL;
+}
+
+/* Remember key → value (NULL = absent). A full cache simply stops caching. */
+static void cache_put(struct store *s, const char *key, const char *value)
+{
+        struct store_setting_cache *c = cache_find(s, key);
+        if (!c) {
+                if (s->ncache == STORE_SETTINGS_CACHE_MAX)
+                        return;
+                c = &s->cache[s->ncache++];
+                c->key = xstrdup(key);
+                c->value = NULL;
+        }
+        free(c->value);
+        c->value = value ? xstrdup(value) : NULL;
+}
+
+static void cache_forget(struct store *s, const char *key)
+{
+        struct store_setting_cache *c = cache_find(s, key);
+        if (!c)
+                return;
+        free(c->key);
+        free(c->value);
+        *c = s->cache[--s->ncache];
+}
+
 struct store *store_close(struct store *s)
 {
         if (!s)
                 return NULL;
+        for (size_t i = 0; i < s->ncache; i++) {
+                free(s->cache[i].key);
+                free(s->cache[i].value);
+        }
         sqlite3_close_v2(s->db);
         free(s->path);
         free(s);
@@ -162,17 +199,28 @@ struct store *store_close(struct store *s)
 int store_setting_get(struct store *s, const char *key, char **ret)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct store_setting_cache *c = cache_find(s, key);
+        if (c) {
+                if (!c->value)
+                        return -ENOENT;
+                *ret = xstrdup(c->value);
+                return 0;
+        }
         int rc =
             sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = ?", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno(rc);
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE) {
+                cache_put(s, key, NULL);
                 return -ENOENT;
+        }
         if (rc != SQLITE_ROW)
                 return store_errno(rc);
-        *ret = xstrdup((const char *)sqlite3_column_text(st, 0));
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        cache_put(s, key, v);
+        *ret = xstrdup(v);
         return 0;
 }
 
@@ -190,7 +238,15 @@ int store_setting_set(struct store *s, const char *key, const char *value)
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        return rc == SQLITE_DONE ? 0 : store_errno(rc);
+        if (rc != SQLITE_DONE)
+                return store_errno(rc);
+        /* inside a transaction that is later rolled back the cache would lie:
+         * forget the key instead, the next read goes to the database */
+        if (sqlite3_get_autocommit(s->db))
+                cache_put(s, key, value);
+        else
+                cache_forget(s, key);
+        return 0;
 }
 
 int store_setting_get_bool(struct store *s, const char *key, bool *ret)
@@ -215,5 +271,11 @@ int store_setting_del(struct store *s, const char *key)
                 return store_errno(rc);
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        return rc == SQLITE_DONE ? 0 : store_errno(rc);
+        if (rc != SQLITE_DONE)
+                return store_errno(rc);
+        if (sqlite3_get_autocommit(s->db))
+                cache_put(s, key, NULL);
+        else
+                cache_forget(s, key);
+        return 0;
 }

@@ -8,13 +8,27 @@
 #include <stdbool.h>
 #include "core/error.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000 /* a second process (dbx via sqlite3?) may hold a lock briefly  \
-                                    */
+#define STORE_BUSY_TIMEOUT_MS                                                                      \
+        5000 /* a second process (dbx via sqlite3?) may hold a lock briefly                        \
+              */
 #define STORE_SETTING_MAX (64 * 1024) /* settings are small facts, never blobs */
 
+#define STORE_SETTINGS_CACHE_MAX                                                                   \
+        256 /* distinct keys cached; the daemon reads a handful per request */
+
+struct store_setting_cache {
+        char *key;
+        char *value; /* NULL: known to be absent */
+};
+
+/* Only this process writes the database, so settings are cached in memory
+ * (bootstrap reads several on every request; SQLite would lock a file each
+ * time). */
 struct store {
         sqlite3 *db;
         char *path;
+        struct store_setting_cache cache[STORE_SETTINGS_CACHE_MAX];
+        size_t ncache;
 };
 
 /* A migration takes the schema from version (index) to index+1. */

@@ -51,6 +51,39 @@ static void test_fresh_and_reopen(void **state)
 }
 
 /* Each prefix of the real list followed by the rest: upgrade path works. */
+/* The settings cache never lies, also across a rolled-back transaction. */
+static void test_settings_cache(void **state)
+{
+        _cleanup_free_ char *p = xasprintf("%s/c.db", dir);
+        struct store *s = NULL;
+        struct dbx_error err = {0};
+        char *v = NULL;
+        assert_int_equal(store_open(p, &s, &err), 0);
+        assert_int_equal(store_setting_get(s, "k", &v), -ENOENT); /* caches absence */
+        assert_int_equal(store_setting_set(s, "k", "1"), 0);
+        assert_int_equal(store_setting_get(s, "k", &v), 0);
+        assert_string_equal(v, "1");
+        free(v);
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_setting_set(s, "k", "2"), 0);
+        assert_int_equal(store_setting_del(s, "other"), 0);
+        assert_int_equal(store_rollback(s), 0);
+        assert_int_equal(store_setting_get(s, "k", &v), 0);
+        assert_string_equal(v, "1");
+        free(v);
+        /* more keys than the cache holds still read and write correctly */
+        for (int i = 0; i < STORE_SETTINGS_CACHE_MAX + 10; i++) {
+                char k[32], val[32];
+                snprintf(k, sizeof(k), "key%d", i);
+                snprintf(val, sizeof(val), "v%d", i);
+                assert_int_equal(store_setting_set(s, k, val), 0);
+        }
+        assert_int_equal(store_setting_get(s, "key265", &v), 0);
+        assert_string_equal(v, "v265");
+        free(v);
+        store_close(s);
+}
+
 static void test_stepwise_upgrade(void **state)
 {
         for (size_t k = 0; k <= store_migrations_n; k++) {
@@ -114,6 +147,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_settings_cache, setup, teardown),
             cmocka_unit_test_setup_teardown(test_stepwise_upgrade, setup, teardown),
             cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back, setup, teardown),
             cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
