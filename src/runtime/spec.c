@@ -300,6 +300,7 @@ static int validate_service(const struct sandbox_spec *spec, size_t i, struct db
                                              "entry %zu is not KEY=VALUE with KEY of "
                                              "[A-Za-z_][A-Za-z0-9_]* (at most %d bytes)",
                                              j, SANDBOX_STRING_MAX - 1);
+        snprintf(path, sizeof(path), "services[%zu].restart", i);
         if ((unsigned)s->restart > SANDBOX_RESTART_NEVER)
                 return dbx_error_set(err, -EINVAL, path, "unknown restart policy %d",
                                      (int)s->restart);
