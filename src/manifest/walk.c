@@ -125,6 +125,8 @@ void walk_pop(struct walker *w, size_t saved)
 }
 
 static void vreport(struct walker *w, bool error, const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void vreport(struct walker *w, bool error, const char *key, const char *fmt, va_list ap)
 {
         struct dbx_errors *list = error ? w->errs : w->warns;
         char msg[DBX_ERROR_MSG_MAX];
