@@ -544,6 +544,7 @@ int dre_nginx_render(const struct dre_nginx_conf *c, char **ret, struct dbx_erro
                 "lock_file %s/nginx.lock;\n"
                 "error_log %s/logs/error.log notice;\n"
                 "worker_rlimit_nofile 16384;\n"
+                "worker_shutdown_timeout 10s;\n"
                 "pcre_jit on;\n"
                 "events {\n"
                 "\tworker_connections 4096;\n"
