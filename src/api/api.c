@@ -1,7 +1,11 @@
 #include "api/api.h"
+#ifdef HAVE_ROUTES_AUTH
+#include "api/auth.h"
+#endif
 #include "core/log.h"
 #include "core/macro.h"
 #include "core/util.h"
+#include "pups/pups.h"
 
 int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,
               unsigned flags)
@@ -43,6 +47,11 @@ void api_dispatch(struct api_req *req, void *userdata)
                 return;
         }
         api_handler h = (api_handler)req->match.route->handler;
+#ifdef HAVE_ROUTES_AUTH
+        /* Sessions (docs/api.md): replies 401 itself when refused. */
+        if (!auth_request_allowed(ctx, req))
+                return;
+#endif
         h(ctx, req);
 }
 
@@ -60,16 +69,16 @@ static int load_setup_facts(struct api_ctx *ctx)
         return 0;
 }
 
-int api_new(sd_event *e, struct store *store, struct workpool *pool, const char *data_dir,
-            struct api_ctx **ret)
+int api_new(sd_event *e, struct store *store, const struct api_options *opts, struct api_ctx **ret)
 {
         struct api_ctx *ctx = xcalloc(1, sizeof(*ctx));
         int r;
 
         ctx->event = sd_event_ref(e);
         ctx->store = store;
-        ctx->pool = pool;
-        ctx->data_dir = xstrdup(data_dir);
+        ctx->pool = opts->pool;
+        ctx->data_dir = xstrdup(opts->data_dir);
+        ctx->cgroup_parent = opts->cgroup_parent ? xstrdup(opts->cgroup_parent) : NULL;
         ctx->router = router_new();
         ctx->started_ms = now_ms();
         ctx->started_mono = now_mono_usec();
@@ -106,6 +115,14 @@ int api_new(sd_event *e, struct store *store, struct workpool *pool, const char 
         return 0;
 }
 
+void api_start(struct api_ctx *ctx)
+{
+#ifdef HAVE_ROUTES_PUPS
+        if (ctx->pups)
+                pups_reconcile(ctx->pups);
+#endif
+}
+
 struct api_ctx *api_free(struct api_ctx *ctx)
 {
         if (!ctx)
@@ -126,6 +143,7 @@ struct api_ctx *api_free(struct api_ctx *ctx)
         router_free(ctx->router);
         sd_event_unref(ctx->event);
         free(ctx->data_dir);
+        free(ctx->cgroup_parent);
         free(ctx);
         return NULL;
 }

@@ -18,6 +18,7 @@ struct sources;
 struct auth;
 struct jobs;
 struct pups;
+struct sandbox_supervisor;
 
 struct api_ctx {
         sd_event *event;
@@ -36,11 +37,19 @@ struct api_ctx {
         struct auth *auth;
         struct jobs *jobs;
         struct pups *pups;
+        struct sandbox_supervisor *supervisor;
+        char *cgroup_parent; /* where pup sandboxes' cgroups live */
 };
 
-int api_new(sd_event *e, struct store *store, struct workpool *pool, const char *data_dir,
-            struct api_ctx **ret);
+struct api_options {
+        struct workpool *pool;
+        const char *data_dir;
+        const char *cgroup_parent; /* NULL: the runtime's default */
+};
+int api_new(sd_event *e, struct store *store, const struct api_options *opts, struct api_ctx **ret);
 struct api_ctx *api_free(struct api_ctx *ctx);
+/* Once the daemon listens: reconcile pups and start those that should run. */
+void api_start(struct api_ctx *ctx);
 /* The http_dispatch_fn given to the HTTP server; userdata is the ctx. */
 void api_dispatch(struct api_req *req, void *userdata);
 int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,

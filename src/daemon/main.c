@@ -12,6 +12,7 @@
 #include "core/macro.h"
 #include "core/workpool.h"
 #include "dbx-config.h"
+#include "runtime/sandbox.h"
 #include "store/store.h"
 
 #define EXIT_USAGE       2 /* bad flag, unusable data dir, port in use */
@@ -25,7 +26,9 @@ struct options {
         const char *listen[LISTEN_MAX];
         size_t nlisten;
         const char *admin_socket;
+        const char *cgroup_parent;
         bool verbose;
+        bool demo;
 };
 
 static void usage(FILE *f)
@@ -41,6 +44,9 @@ static void usage(FILE *f)
                 "  --data-dir DIR       state directory (default " DATA_DIR_DEFAULT ")\n"
                 "  --listen ADDR:PORT   HTTP API address, repeatable (default " LISTEN_DEFAULT ")\n"
                 "  --admin-socket PATH  root-only admin socket (default DATA/run/dogeboxd.sock)\n"
+                "  --cgroup-parent P    cgroup holding the pups' sandboxes "
+                "(default " SANDBOX_CGROUP_PARENT_DEFAULT ")\n"
+                "  --demo               add the example pups as source 'demo' (make run)\n"
                 "  --verbose            debug logging\n"
                 "  --version            print the version and exit\n"
                 "  --help               this text\n");
@@ -48,7 +54,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-        enum { OPT_DATA = 256, OPT_LISTEN, OPT_ADMIN, OPT_VERSION };
+        enum { OPT_DATA = 256, OPT_LISTEN, OPT_ADMIN, OPT_VERSION, OPT_CGROUP, OPT_DEMO };
         static const struct option opts[] = {
             {"data-dir", required_argument, NULL, OPT_DATA},
             {"listen", required_argument, NULL, OPT_LISTEN},
@@ -75,6 +81,12 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case OPT_ADMIN:
                         o->admin_socket = optarg;
+                        break;
+                case OPT_CGROUP:
+                        o->cgroup_parent = optarg;
+                        break;
+                case OPT_DEMO:
+                        o->demo = true;
                         break;
                 case 'v':
                         o->verbose = true;
@@ -156,6 +168,8 @@ int main(int argc, char **argv)
         struct workpool *pool = NULL;
         int r, ret = EXIT_FAILURE;
 
+        if (argc > 1 && streq(argv[1], "sandbox"))
+                return sandbox_cli_main(argc - 1, argv + 1);
         int p = parse_args(argc, argv, &o);
         if (p != 0)
                 return p > 0 ? EXIT_SUCCESS : EXIT_USAGE;
@@ -195,7 +209,12 @@ int main(int argc, char **argv)
                 log_error("cannot start worker threads: %s", strerror(-r));
                 goto out;
         }
-        r = api_new(event, store, pool, abs_data, &api);
+        struct api_options aopts = {
+            .pool = pool,
+            .data_dir = abs_data,
+            .cgroup_parent = o.cgroup_parent,
+        };
+        r = api_new(event, store, &aopts, &api);
         if (r < 0) {
                 log_error("cannot set up the API: %s", strerror(-r));
                 goto out;
@@ -221,14 +240,17 @@ int main(int argc, char **argv)
                          http_server_port(http, i));
         log_info("dogeboxd %s ready, data in %s, admin socket %s", DBX_VERSION, abs_data, admin);
         sd_notify(0, "READY=1\nSTATUS=serving");
+        api_start(api);
 
         r = sd_event_loop(event);
         ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
-        /* WebSocket clients hold upgraded MHD sockets: close them first. */
+        /* Finish blocking work first (its callbacks use the modules), then
+         * the modules (WebSocket clients hold upgraded MHD sockets, so they
+         * go before the HTTP server). */
+        workpool_free(pool);
         api_free(api);
         http_server_free(http);
-        workpool_free(pool);
         store_close(store);
         sd_event_unref(event);
         return ret;
