@@ -5,13 +5,16 @@
  *   dbx-runtime-harness --cleanup PARENT [--remove-parent]
  *
  * SPEC.json holds the spec fields by name (see spec_from_json) plus
- * "cgroup_parent". Commands, one per line: stop, kill, stats, tail N,
- * spawn (again, after "stopped"), quit. End of input quits, killing the
- * sandbox if it still runs. */
+ * "cgroup_parent", "log_limits" {file_max, files_keep, tail_lines,
+ * tail_bytes}, "net_hook" (install a hook that reports what it got) and
+ * "net_hook_fails" (that hook then fails the spawn). Commands, one per line: stop, kill, stats,
+ * tail N, spawn (again, after "stopped"), quit. End of input quits, killing the sandbox if it still
+ * runs. */
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 
 #include "core/macro.h"
 #include "runtime/sandbox.h"
@@ -25,6 +28,7 @@ struct harness {
         struct sandbox_spec spec;
         char cmd[CMD_MAX];
         size_t cmd_len;
+        bool net_hook, hook_fails;
 };
 
 static void out(json_t *j)
@@ -168,13 +172,29 @@ static int spec_from_json(json_t *o, struct sandbox_spec *spec)
 
 /* --- commands ------------------------------------------------------------ */
 
+/* The network hook of the tests: report what it was given, so the test can
+ * check it is the sandbox's own network namespace, before anything runs. */
+static int net_hook(pid_t pid, int pidfd, void *userdata)
+{
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+        if (stat(path, &st) < 0)
+                return -errno;
+        out(json_pack("{s{sisIsb}}", "hook", "pid", (int)pid, "netns", (json_int_t)st.st_ino,
+                      "pidfd", pidfd >= 0));
+        return *(bool *)userdata ? -ECANCELED : 0;
+}
+
 static void spawn(struct harness *h)
 {
         struct dbx_error err = {0};
+        struct sandbox_hooks hooks = {net_hook, &h->hook_fails};
         int r;
 
         h->sb = sandbox_free(h->sb);
-        r = sandbox_spawn(h->sup, &h->spec, NULL, on_event, h, &err, &h->sb);
+        r = sandbox_spawn(h->sup, &h->spec, h->net_hook ? &hooks : NULL, on_event, h, &err, &h->sb);
         if (r < 0) {
                 out_error("spawn", &err);
                 return;
@@ -249,6 +269,7 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
 int main(int argc, char **argv)
 {
         struct harness h = {0};
+        struct sandbox_supervisor_config cfg = {0};
         struct dbx_error err = {0};
         json_t *j;
         const char *parent;
@@ -272,13 +293,22 @@ int main(int argc, char **argv)
         }
         spec_from_json(j, &h.spec);
         parent = json_string_value(json_object_get(j, "cgroup_parent"));
+        h.net_hook = json_is_true(json_object_get(j, "net_hook"));
+        h.hook_fails = json_is_true(json_object_get(j, "net_hook_fails"));
+        {
+                json_t *ll = json_object_get(j, "log_limits");
+                cfg.log_limits.file_max = num(ll, "file_max", 0);
+                cfg.log_limits.files_keep = (uint32_t)num(ll, "files_keep", 0);
+                cfg.log_limits.tail_lines = (uint32_t)num(ll, "tail_lines", 0);
+                cfg.log_limits.tail_bytes = (uint32_t)num(ll, "tail_bytes", 0);
+        }
+        cfg.cgroup_parent = parent;
 
         signal(SIGPIPE, SIG_IGN);
         r = sd_event_new(&h.event);
         if (r < 0)
                 return 1;
-        r = sandbox_supervisor_new(
-            h.event, &(struct sandbox_supervisor_config){.cgroup_parent = parent}, &err, &h.sup);
+        r = sandbox_supervisor_new(h.event, &cfg, &err, &h.sup);
         if (r < 0) {
                 out_error("supervisor", &err);
                 return 1;

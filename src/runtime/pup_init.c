@@ -259,10 +259,12 @@ static _Noreturn void child(const struct service *s, int idx)
                     dup2(PUPINIT_FD_FIRST_LOG + 2 * idx + 1, 2) < 0)
                         _exit(127);
         }
+        int e;
         if (chdir(s->cwd) == 0)
                 execve(s->exec, s->argv, s->envp);
-        report_kv("exec-error", "errno", errno, s);
-        _exit(127);
+        e = errno;
+        report_kv("exec-error", "errno", e, s);
+        _exit(e == ENOENT ? 127 : 126); /* as shells do */
 }
 
 static void schedule(struct service *s, uint64_t now, uint64_t runtime)

@@ -103,6 +103,8 @@ static void on_event(struct sandbox *sb, const struct sandbox_event *ev, void *u
 
         switch (ev->type) {
         case SANDBOX_EVENT_SERVICE_EXITED:
+                if (c->exec_failed)
+                        break; /* keep 126/127 */
                 c->have_status = true;
                 c->status = ev->signal ? 128 + ev->signal : ev->exit_code;
                 c->oom = ev->oom;

@@ -51,8 +51,8 @@
 #define DEVPTS_OPTS        "newinstance,ptmxmode=0666,mode=0620"
 
 /* Where the new root is assembled in the child's private mount namespace
- * before pivot_root. Any directory would do: bind sources are cloned with
- * open_tree() before it is covered. */
+ * before pivot_root. Any directory would do: bind sources were cloned by
+ * the parent with open_tree(). */
 #define STAGING_DIR "/tmp"
 
 #define CHILD_PATH_MAX SANDBOX_STRING_MAX
@@ -71,7 +71,7 @@ struct plan_bind {
         char *link;      /* symlink target when src is a symlink */
         bool dir;
         bool rw;
-        int fd; /* open_tree() clone, in the child */
+        int fd; /* open_tree() clone made by the parent */
 };
 
 struct etc_file {
@@ -209,16 +209,6 @@ static int setattr(int dfd, const char *path, unsigned flags, uint64_t set)
 
 static void build_root(struct plan *p)
 {
-        /* clone every bind source before anything covers it */
-        for (size_t i = 0; i < p->n_binds; i++) {
-                struct plan_bind *b = &p->binds[i];
-                if (b->link)
-                        continue;
-                b->fd =
-                    open_tree(AT_FDCWD, b->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                CHECK(b->fd, "open_tree", b->src);
-        }
-
         CHECK(mount("tmpfs", STAGING_DIR, "tmpfs", MS_NOSUID | MS_NODEV, ROOT_TMPFS_OPTS),
               "mount root tmpfs", NULL);
         CHECK(chdir(STAGING_DIR), "chdir", STAGING_DIR);
@@ -232,7 +222,8 @@ static void build_root(struct plan *p)
                 CHECK(write_file(p->etc[i].name, p->etc[i].data, p->etc[i].len), "write",
                       p->etc[i].name);
 
-        /* mount points for everything, then the read-only trees */
+        /* the trees the parent cloned (already read-only or nosuid/nodev,
+         * and private) go onto their mount points */
         for (size_t i = 0; i < p->n_binds; i++) {
                 struct plan_bind *b = &p->binds[i];
                 CHECK(parent_dirs(b->dst), "mkdir", b->dst);
@@ -244,27 +235,13 @@ static void build_root(struct plan *p)
                         CHECK(mkdir_p(b->dst, 0755), "mkdir", b->dst);
                 else
                         CHECK(touch(b->dst, 0644), "create", b->dst);
-                if (!b->rw)
-                        CHECK(move_mount(b->fd, "", AT_FDCWD, b->dst, MOVE_MOUNT_F_EMPTY_PATH),
-                              "bind", b->dst);
-        }
-        /* one call makes the root and every bind so far read-only, nosuid,
-         * nodev */
-        CHECK(setattr(AT_FDCWD, ".", AT_RECURSIVE,
-                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV),
-              "read-only root", NULL);
-
-        /* the writable parts: /storage and any read-write bind */
-        for (size_t i = 0; i < p->n_binds; i++) {
-                struct plan_bind *b = &p->binds[i];
-                if (!b->rw || b->link)
-                        continue;
-                CHECK(setattr(b->fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
-                              MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV),
-                      "bind flags", b->dst);
                 CHECK(move_mount(b->fd, "", AT_FDCWD, b->dst, MOVE_MOUNT_F_EMPTY_PATH), "bind",
                       b->dst);
         }
+        /* the root itself is read-only from now on */
+        CHECK(setattr(AT_FDCWD, ".", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV),
+              "read-only root", NULL);
+
         if (p->storage < 0)
                 CHECK(mount("tmpfs", "storage", "tmpfs", MS_NOSUID | MS_NODEV, STORAGE_TMPFS_OPTS),
                       "mount", "storage");
@@ -426,12 +403,35 @@ struct clone_args_v2 {
 
 static void plan_done(struct plan *p)
 {
-        for (size_t i = 0; i < p->n_binds; i++)
+        for (size_t i = 0; i < p->n_binds; i++) {
                 free(p->binds[i].link);
+                if (p->binds[i].fd >= 0)
+                        close(p->binds[i].fd);
+        }
         for (size_t i = 0; i < ARRAY_SIZE(p->owned); i++)
                 free(p->owned[i]);
         if (p->caps_empty)
                 cap_free(p->caps_empty);
+}
+
+/* Clone the tree at src as the host's root sees it (the sandbox's ids
+ * could not even traverse a 0700 data directory), detached, private (no
+ * propagation to or from the host), with the sandbox's mount flags. */
+static int clone_tree(const char *src, bool rw)
+{
+        struct mount_attr a = {
+            .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (rw ? 0 : MOUNT_ATTR_RDONLY),
+            .propagation = MS_PRIVATE,
+        };
+        int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0)
+                return -errno;
+        if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
 }
 
 static int plan_add_bind(struct plan *p, const char *src, const char *dst, bool rw, bool optional,
@@ -458,6 +458,12 @@ static int plan_add_bind(struct plan *p, const char *src, const char *dst, bool 
         else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
                 return dbx_error_set(err, -EINVAL, what,
                                      "%s is neither a directory, a file nor a symlink", src);
+        if (!b->link) {
+                b->fd = clone_tree(src, rw);
+                if (b->fd < 0)
+                        return dbx_error_set(err, b->fd, what, "cannot bind %s: %s", src,
+                                             strerror(-b->fd));
+        }
         p->n_binds++;
         return 0;
 }
