@@ -205,11 +205,6 @@ static int cmp_consumer(const void *a, const void *b)
         return cmp_ip_str(x->ip, y->ip);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_u16(const void *a, const void *b)
 {
         return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
@@ -390,16 +385,6 @@ static int check_conf(const struct dre_nginx_conf *c, uint16_t http_port, struct
         return 0;
 }
 
-/* PCRE-escape the few metacharacters our alphabets allow ('.' and '+'). */
-static void put_regex_literal(FILE *f, const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '.' || s[i] == '+')
-                        fputc('\\', f);
-                fputc(s[i], f);
-        }
-}
-
 static void put_listen(FILE *f, const char *addr, uint16_t port)
 {
         if (strchr(addr, ':'))
@@ -408,36 +393,69 @@ static void put_listen(FILE *f, const char *addr, uint16_t port)
                 fprintf(f, "\t\tlisten %s:%u;\n", addr, port);
 }
 
-/* Per binding: `map "$remote_addr $uri" $dbx_ok_N` is 1 when this consumer
- * may see this path. The consumer's address comes first and ends at the
- * space, so one consumer's entries can never match another's. */
-static void render_route_map(FILE *f, const struct dre_binding *b, size_t idx)
-{
-        _cleanup_free_ const struct dre_consumer **cons =
-            xcalloc(b->n_consumers + 1, sizeof(*cons));
-        for (size_t i = 0; i < b->n_consumers; i++)
-                cons[i] = &b->consumers[i];
-        qsort(cons, b->n_consumers, sizeof(*cons), cmp_consumer);
+/* Route enforcement with plain nginx locations, no regexes or maps (which
+ * made `nginx -t` and every reload slow, and cost per request):
+ *
+ *  - every prefix pattern "/p/" (or "/p/ *") becomes `location /p/`, every
+ *    exact pattern "/x" becomes `location = /x`;
+ *  - nginx picks the exact location, else the longest prefix. So the
+ *    consumers allowed in `location /p/` are those holding a prefix pattern
+ *    that is a prefix of "/p/" (any longer one has its own location), and
+ *    in `location = /x` those holding "/x" or a prefix of it;
+ *  - `location /` always exists (403 for everyone unless granted), and so
+ *    does `location = /p` next to every `location /p/`: otherwise nginx
+ *    would answer a bare "/p" with a redirect to "/p/" before any access
+ *    check;
+ *  - proxy_pass carries the location's own path, so nginx forwards the
+ *    normalised URI it matched, never the raw one.
+ *
+ * The result matches dre_route_match() exactly (the integration tests
+ * compare the two). */
+struct loc {
+        char path[DRE_ROUTE_MAX + 1];
+        bool exact;
+};
 
-        fprintf(f, "\tmap \"$remote_addr $uri\" $dbx_ok_%zu {\n\t\tdefault 0;\n", idx);
-        for (size_t i = 0; i < b->n_consumers; i++) {
-                const struct dre_consumer *k = cons[i];
-                _cleanup_free_ const char **routes = xcalloc(k->n_routes + 1, sizeof(*routes));
-                memcpy(routes, k->routes, k->n_routes * sizeof(*routes));
-                qsort(routes, k->n_routes, sizeof(*routes), cmp_str);
-                for (size_t j = 0; j < k->n_routes; j++) {
-                        if (j > 0 && streq(routes[j], routes[j - 1]))
-                                continue;
-                        bool prefix;
-                        size_t len = route_prefix_len(routes[j], &prefix);
-                        fputs("\t\t\"~^", f);
-                        put_regex_literal(f, k->ip, strlen(k->ip));
-                        fputc(' ', f);
-                        put_regex_literal(f, routes[j], len);
-                        fprintf(f, "%s\" 1; # %s\n", prefix ? "" : "$", k->pup_id);
+static bool loc_has(const struct loc *l, size_t n, const char *path, bool exact)
+{
+        for (size_t i = 0; i < n; i++)
+                if (l[i].exact == exact && streq(l[i].path, path))
+                        return true;
+        return false;
+}
+
+static void loc_add(struct loc *l, size_t *n, const char *path, size_t len, bool exact)
+{
+        char buf[DRE_ROUTE_MAX + 1];
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, path);
+        if (loc_has(l, *n, buf, exact))
+                return;
+        memcpy(l[*n].path, buf, sizeof(buf));
+        l[*n].exact = exact;
+        (*n)++;
+}
+
+static int cmp_loc(const void *a, const void *b)
+{
+        const struct loc *x = a, *y = b;
+        int c = strcmp(x->path, y->path);
+        return c ? c : (int)y->exact - (int)x->exact;
+}
+
+/* May consumer k see the paths location l receives? */
+static bool loc_allows(const struct loc *l, const struct dre_consumer *k)
+{
+        for (size_t i = 0; i < k->n_routes; i++) {
+                bool prefix;
+                size_t len = route_prefix_len(k->routes[i], &prefix);
+                if (l->exact) {
+                        if (dre_route_match(k->routes[i], l->path))
+                                return true;
+                } else if (prefix && strncmp(l->path, k->routes[i], len) == 0) {
+                        return true;
                 }
         }
-        fputs("\t}\n", f);
+        return false;
 }
 
 static void render_http_binding(FILE *f, const struct dre_binding *b, size_t idx,
@@ -445,9 +463,28 @@ static void render_http_binding(FILE *f, const struct dre_binding *b, size_t idx
 {
         _cleanup_free_ const struct dre_consumer **cons =
             xcalloc(b->n_consumers + 1, sizeof(*cons));
-        for (size_t i = 0; i < b->n_consumers; i++)
+        size_t n_routes = 0;
+        for (size_t i = 0; i < b->n_consumers; i++) {
                 cons[i] = &b->consumers[i];
+                n_routes += b->consumers[i].n_routes;
+        }
         qsort(cons, b->n_consumers, sizeof(*cons), cmp_consumer);
+
+        /* each route gives at most two locations, plus "/" */
+        _cleanup_free_ struct loc *locs = xcalloc(2 * n_routes + 1, sizeof(*locs));
+        size_t n = 0;
+        loc_add(locs, &n, "/", 1, false);
+        for (size_t i = 0; i < b->n_consumers; i++) {
+                for (size_t j = 0; j < b->consumers[i].n_routes; j++) {
+                        const char *r = b->consumers[i].routes[j];
+                        bool prefix;
+                        size_t len = route_prefix_len(r, &prefix);
+                        loc_add(locs, &n, r, len, !prefix);
+                        if (prefix && len > 1) /* the bare "/p" of "/p/" */
+                                loc_add(locs, &n, r, len - 1, true);
+                }
+        }
+        qsort(locs, n, sizeof(*locs), cmp_loc);
 
         fprintf(f,
                 "\tupstream dbx_up_%zu {\n"
@@ -458,18 +495,23 @@ static void render_http_binding(FILE *f, const struct dre_binding *b, size_t idx
         fprintf(f, "\t# interface %s, provider %s\n\tserver {\n", b->interface, b->provider_id);
         put_listen(f, b->service_addr, http_port);
         fprintf(f, "\t\tserver_name %s.localhost %s;\n", b->interface, b->service_addr);
-        for (size_t i = 0; i < b->n_consumers; i++)
-                fprintf(f, "\t\tallow %s; # %s\n", cons[i]->ip, cons[i]->pup_id);
-        fprintf(f,
-                "\t\tdeny all;\n"
-                "\t\tlocation / {\n"
-                "\t\t\tif ($dbx_ok_%zu = 0) {\n"
-                "\t\t\t\treturn 403;\n"
-                "\t\t\t}\n"
-                "\t\t\tproxy_pass http://dbx_up_%zu/;\n"
-                "\t\t}\n"
-                "\t}\n",
-                idx, idx);
+        for (size_t i = 0; i < n; i++) {
+                fprintf(f, "\t\tlocation %s%s {\n", locs[i].exact ? "= " : "", locs[i].path);
+                bool any = false;
+                for (size_t k = 0; k < b->n_consumers; k++) {
+                        if (!loc_allows(&locs[i], cons[k]))
+                                continue;
+                        fprintf(f, "\t\t\tallow %s; # %s\n", cons[k]->ip, cons[k]->pup_id);
+                        any = true;
+                }
+                if (any)
+                        fprintf(f, "\t\t\tdeny all;\n\t\t\tproxy_pass http://dbx_up_%zu%s;\n", idx,
+                                locs[i].path);
+                else
+                        fputs("\t\t\treturn 403;\n", f);
+                fputs("\t\t}\n", f);
+        }
+        fputs("\t}\n", f);
 }
 
 static void render_stream_binding(FILE *f, const struct dre_binding *b)
@@ -583,7 +625,6 @@ int dre_nginx_render(const struct dre_nginx_conf *c, char **ret, struct dbx_erro
         for (size_t i = 0; i < c->n_bindings; i++) {
                 if (!s.b[i]->http_port)
                         continue;
-                render_route_map(f, s.b[i], i);
                 render_http_binding(f, s.b[i], i, http_port);
         }
         for (size_t i = 0; i < c->n_webuis; i++)

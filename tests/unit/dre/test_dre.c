@@ -174,10 +174,7 @@ static const char golden_head[] =
     "error_log /var/lib/dogebox/run/nginx/logs/error.log notice;\n";
 
 /* Bindings are sorted by service address: dogenet (.3) is binding 0. */
-static const char golden_bindings[] = "\tmap \"$remote_addr $uri\" $dbx_ok_0 {\n"
-                                      "\t\tdefault 0;\n"
-                                      "\t}\n"
-                                      "\tupstream dbx_up_0 {\n"
+static const char golden_bindings[] = "\tupstream dbx_up_0 {\n"
                                       "\t\tserver 10.69.0.3:8080;\n"
                                       "\t\tkeepalive 32;\n"
                                       "\t}\n"
@@ -185,18 +182,9 @@ static const char golden_bindings[] = "\tmap \"$remote_addr $uri\" $dbx_ok_0 {\n
                                       "\tserver {\n"
                                       "\t\tlisten 10.69.192.3:80;\n"
                                       "\t\tserver_name dogenet-web-api.localhost 10.69.192.3;\n"
-                                      "\t\tdeny all;\n"
                                       "\t\tlocation / {\n"
-                                      "\t\t\tif ($dbx_ok_0 = 0) {\n"
-                                      "\t\t\t\treturn 403;\n"
-                                      "\t\t\t}\n"
-                                      "\t\t\tproxy_pass http://dbx_up_0/;\n"
+                                      "\t\t\treturn 403;\n"
                                       "\t\t}\n"
-                                      "\t}\n"
-                                      "\tmap \"$remote_addr $uri\" $dbx_ok_1 {\n"
-                                      "\t\tdefault 0;\n"
-                                      "\t\t\"~^10\\.69\\.0\\.5 /api/\" 1; # wallet\n"
-                                      "\t\t\"~^10\\.69\\.0\\.5 /nodes$\" 1; # wallet\n"
                                       "\t}\n"
                                       "\tupstream dbx_up_1 {\n"
                                       "\t\tserver 10.69.0.2:22555;\n"
@@ -206,14 +194,21 @@ static const char golden_bindings[] = "\tmap \"$remote_addr $uri\" $dbx_ok_0 {\n
                                       "\tserver {\n"
                                       "\t\tlisten 10.69.192.7:80;\n"
                                       "\t\tserver_name core-rpc.localhost 10.69.192.7;\n"
-                                      "\t\tallow 10.69.0.5; # wallet\n"
-                                      "\t\tallow 10.69.0.40; # map\n"
-                                      "\t\tdeny all;\n"
                                       "\t\tlocation / {\n"
-                                      "\t\t\tif ($dbx_ok_1 = 0) {\n"
-                                      "\t\t\t\treturn 403;\n"
-                                      "\t\t\t}\n"
-                                      "\t\t\tproxy_pass http://dbx_up_1/;\n"
+                                      "\t\t\treturn 403;\n"
+                                      "\t\t}\n"
+                                      "\t\tlocation = /api {\n"
+                                      "\t\t\treturn 403;\n"
+                                      "\t\t}\n"
+                                      "\t\tlocation /api/ {\n"
+                                      "\t\t\tallow 10.69.0.5; # wallet\n"
+                                      "\t\t\tdeny all;\n"
+                                      "\t\t\tproxy_pass http://dbx_up_1/api/;\n"
+                                      "\t\t}\n"
+                                      "\t\tlocation = /nodes {\n"
+                                      "\t\t\tallow 10.69.0.5; # wallet\n"
+                                      "\t\t\tdeny all;\n"
+                                      "\t\t\tproxy_pass http://dbx_up_1/nodes;\n"
                                       "\t\t}\n"
                                       "\t}\n"
                                       "\t# web UI 'website' of map\n"
@@ -247,7 +242,7 @@ static void test_render_golden(void **state)
         fixture_init(&f);
         assert_int_equal(dre_nginx_render(&f.c, &text, &err), 0);
         assert_true(strncmp(text, golden_head, strlen(golden_head)) == 0);
-        const char *b = strstr(text, "\tmap \"$remote_addr $uri\" $dbx_ok_0");
+        const char *b = strstr(text, "\tupstream dbx_up_0 {");
         assert_non_null(b);
         assert_string_equal(b, golden_bindings);
         /* every path nginx writes is under run_dir */
@@ -300,25 +295,57 @@ static void test_render_minimal(void **state)
         free(text);
 }
 
-static void test_render_regex_escape(void **state)
+/* Each location lets in exactly the consumers whose patterns cover it,
+ * which is what makes nginx agree with dre_route_match(). */
+static void test_render_locations(void **state)
 {
         struct dbx_error err = {0};
         char *text = NULL;
-        const char *routes[] = {"/v1.0/x+y", "/a.b/*", "/*"};
-        struct dre_consumer k = {"c", "10.0.0.3", routes, 3};
+        const char *routes_c[] = {"/v1.0/x+y", "/a.b/*", "/*"};
+        const char *routes_d[] = {"/a.b/c", "/a.b/c"};
+        struct dre_consumer k[] = {{"c", "10.0.0.3", routes_c, 3}, {"d", "10.0.0.4", routes_d, 2}};
         struct dre_binding b = {.interface = "x",
                                 .provider_id = "p",
                                 .provider_ip = "10.0.0.2",
                                 .service_addr = "10.0.0.200",
                                 .http_port = 80,
-                                .consumers = &k,
-                                .n_consumers = 1};
+                                .consumers = k,
+                                .n_consumers = 2};
         struct dre_nginx_conf c = {.run_dir = "/run/x", .bindings = &b, .n_bindings = 1};
 
         assert_int_equal(dre_nginx_render(&c, &text, &err), 0);
-        assert_non_null(strstr(text, "\"~^10\\.0\\.0\\.3 /v1\\.0/x\\+y$\" 1;"));
-        assert_non_null(strstr(text, "\"~^10\\.0\\.0\\.3 /a\\.b/\" 1;"));
-        assert_non_null(strstr(text, "\"~^10\\.0\\.0\\.3 /\" 1;"));
+        const char *want = "\t\tlocation / {\n"
+                           "\t\t\tallow 10.0.0.3; # c\n"
+                           "\t\t\tdeny all;\n"
+                           "\t\t\tproxy_pass http://dbx_up_0/;\n"
+                           "\t\t}\n"
+                           "\t\tlocation = /a.b {\n"
+                           "\t\t\tallow 10.0.0.3; # c\n"
+                           "\t\t\tdeny all;\n"
+                           "\t\t\tproxy_pass http://dbx_up_0/a.b;\n"
+                           "\t\t}\n"
+                           "\t\tlocation /a.b/ {\n"
+                           "\t\t\tallow 10.0.0.3; # c\n"
+                           "\t\t\tdeny all;\n"
+                           "\t\t\tproxy_pass http://dbx_up_0/a.b/;\n"
+                           "\t\t}\n"
+                           "\t\tlocation = /a.b/c {\n"
+                           "\t\t\tallow 10.0.0.3; # c\n"
+                           "\t\t\tallow 10.0.0.4; # d\n"
+                           "\t\t\tdeny all;\n"
+                           "\t\t\tproxy_pass http://dbx_up_0/a.b/c;\n"
+                           "\t\t}\n"
+                           "\t\tlocation = /v1.0/x+y {\n"
+                           "\t\t\tallow 10.0.0.3; # c\n"
+                           "\t\t\tdeny all;\n"
+                           "\t\t\tproxy_pass http://dbx_up_0/v1.0/x+y;\n"
+                           "\t\t}\n"
+                           "\t}\n";
+        assert_non_null(strstr(text, want));
+        /* no regexes, maps or ifs: plain locations only */
+        assert_null(strstr(text, "map \""));
+        assert_null(strstr(text, "location ~"));
+        assert_null(strstr(text, " if ("));
         free(text);
 }
 
@@ -662,12 +689,12 @@ static void test_find_stream_module(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_route_validate),      cmocka_unit_test(test_route_match),
-            cmocka_unit_test(test_render_golden),       cmocka_unit_test(test_render_minimal),
-            cmocka_unit_test(test_render_regex_escape), cmocka_unit_test(test_render_errors),
-            cmocka_unit_test(test_render_limits),       cmocka_unit_test(test_env_key),
-            cmocka_unit_test(test_env_build),           cmocka_unit_test(test_hosts),
-            cmocka_unit_test(test_webui_ports),         cmocka_unit_test(test_find_stream_module),
+            cmocka_unit_test(test_route_validate),   cmocka_unit_test(test_route_match),
+            cmocka_unit_test(test_render_golden),    cmocka_unit_test(test_render_minimal),
+            cmocka_unit_test(test_render_locations), cmocka_unit_test(test_render_errors),
+            cmocka_unit_test(test_render_limits),    cmocka_unit_test(test_env_key),
+            cmocka_unit_test(test_env_build),        cmocka_unit_test(test_hosts),
+            cmocka_unit_test(test_webui_ports),      cmocka_unit_test(test_find_stream_module),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
