@@ -86,9 +86,9 @@ static void post_test_echo(struct api_ctx *ctx, struct api_req *req)
 int routes_system_register(struct api_ctx *ctx)
 {
         int r = 0;
-        r |= api_route(ctx, "GET", "/system/bootstrap", get_bootstrap, ROUTE_OPEN);
+        r |= api_route(ctx, "GET", "/system/bootstrap", get_bootstrap, ROUTE_SETUP);
         r |= api_route(ctx, "GET", "/system/status", get_status, 0);
-        r |= api_route(ctx, NULL, "/ws/state/", ws_state, ROUTE_WS);
+        r |= api_route(ctx, NULL, "/ws/state/", ws_state, ROUTE_WS | ROUTE_SETUP);
 #if DBX_TEST_HOOKS
         r |= api_route(ctx, "POST", "/test/broadcast", post_test_broadcast, 0);
         r |= api_route(ctx, "POST", "/test/echo", post_test_echo, 0);

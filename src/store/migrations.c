@@ -19,6 +19,26 @@ const struct store_migration store_migrations[] = {
              " uid_base INTEGER NOT NULL UNIQUE, key_index INTEGER,"
              " web_uis TEXT NOT NULL, created_ms INTEGER NOT NULL) STRICT;"
              "CREATE INDEX pups_source ON pups(source_id);"},
+    /* Owner authentication (src/api/auth.c, docs/api.md). auth_master: the
+     * one master key's stored parts (nothing usable without the password:
+     * the seed is in the vault); the delegate parent m/1000'/2' is a 0600
+     * file in DATA/keys, its public key here to check it. auth_sessions:
+     * BLAKE2b hashes of live session tokens. auth_delegates: per-pup index N
+     * of m/1000'/2'/N', allocated max+1 and never deleted or reused. */
+    {"auth", "CREATE TABLE auth_master ("
+             " id INTEGER PRIMARY KEY CHECK (id = 1),"
+             " password_hash TEXT NOT NULL, vault TEXT NOT NULL,"
+             " master_pub TEXT NOT NULL, parent_pub TEXT NOT NULL,"
+             " created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL) STRICT;"
+             "CREATE TABLE auth_sessions ("
+             " hash BLOB PRIMARY KEY NOT NULL,"
+             " created_ms INTEGER NOT NULL, last_used_ms INTEGER NOT NULL,"
+             " client TEXT NOT NULL) STRICT, WITHOUT ROWID;"
+             "CREATE TABLE auth_delegates ("
+             " pup_id TEXT PRIMARY KEY NOT NULL,"
+             " key_index INTEGER NOT NULL UNIQUE"
+             "  CHECK (key_index BETWEEN 1 AND 2147483647),"
+             " pub TEXT, written_ms INTEGER) STRICT;"},
 };
 
 const size_t store_migrations_n = sizeof(store_migrations) / sizeof(store_migrations[0]);
