@@ -39,6 +39,22 @@ const struct store_migration store_migrations[] = {
              " key_index INTEGER NOT NULL UNIQUE"
              "  CHECK (key_index BETWEEN 1 AND 2147483647),"
              " pub TEXT, written_ms INTEGER) STRICT;"},
+    /* One row per job (src/jobs): seq is the submission order, times are
+     * Unix ms (NULL: not yet). Finished rows are pruned by the jobs module. */
+    {"jobs", "CREATE TABLE jobs ("
+             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+             " id TEXT NOT NULL UNIQUE,"
+             " action TEXT NOT NULL, key TEXT NOT NULL, display_name TEXT NOT NULL,"
+             " pup_id TEXT NOT NULL, pup_name TEXT NOT NULL, pup_version TEXT NOT NULL,"
+             " source_id TEXT NOT NULL,"
+             " status TEXT NOT NULL CHECK (status IN ('queued','in_progress','completed',"
+             "'failed','cancelled','orphaned')),"
+             " progress INTEGER NOT NULL CHECK (progress BETWEEN 0 AND 100),"
+             " step TEXT NOT NULL, summary TEXT NOT NULL, error TEXT NOT NULL,"
+             " cancel_requested INTEGER NOT NULL,"
+             " created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER) STRICT;"
+             "CREATE INDEX jobs_status ON jobs(status, seq);"
+             "CREATE INDEX jobs_finished ON jobs(finished_ms);"},
 };
 
 const size_t store_migrations_n = sizeof(store_migrations) / sizeof(store_migrations[0]);
