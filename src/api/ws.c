@@ -22,7 +22,7 @@ struct ws_conn {
         char preread[WS_PREREAD_MAX];
         size_t preread_len, preread_off;
         bool dead;
-        json_t *first; /* pending until the socket is handed over */
+        json_t *pending; /* array: messages waiting for the socket to be handed over */
 };
 
 struct ws_hub {
@@ -50,7 +50,7 @@ static void conn_free(struct ws_conn *c)
                 wslay_event_context_free(c->ctx);
         if (c->urh)
                 http_upgrade_close(c->urh);
-        json_decref(c->first);
+        json_decref(c->pending);
         free(c);
 }
 
@@ -173,13 +173,13 @@ static void on_upgraded(void *userdata, int fd, const char *extra, size_t extra_
         wslay_event_config_set_max_recv_msg_length(c->ctx, WS_RECV_MSG_MAX);
         if (sd_event_add_io(h->event, &c->io, fd, EPOLLIN, on_io, c) < 0)
                 c->dead = true;
-        if (c->first) {
-                char *s = json_dumps(c->first, JSON_COMPACT | JSON_ENCODE_ANY);
+        for (size_t i = 0; i < json_array_size(c->pending); i++) {
+                char *s = json_dumps(json_array_get(c->pending, i), JSON_COMPACT | JSON_ENCODE_ANY);
                 conn_queue(c, s, strlen(s));
                 free(s);
-                json_decref(c->first);
-                c->first = NULL;
         }
+        json_decref(c->pending);
+        c->pending = NULL;
         if (extra_len && !c->dead && wslay_event_recv(c->ctx) != 0)
                 c->dead = true;
         conn_update(c);
@@ -214,6 +214,15 @@ static bool header_has_token(const char *v, const char *token)
 void ws_accept(struct ws_hub *h, struct api_req *req, unsigned channel, const char *key,
                json_t *first)
 {
+        json_t *msgs = json_array();
+        if (first)
+                json_array_append_new(msgs, first);
+        ws_accept_backlog(h, req, channel, key, msgs);
+}
+
+void ws_accept_backlog(struct ws_hub *h, struct api_req *req, unsigned channel, const char *key,
+                       json_t *msgs)
+{
         const char *upgrade = api_req_header(req, "Upgrade");
         const char *connection = api_req_header(req, "Connection");
         const char *version = api_req_header(req, "Sec-WebSocket-Version");
@@ -222,14 +231,14 @@ void ws_accept(struct ws_hub *h, struct api_req *req, unsigned channel, const ch
         if (!streq(req->method, "GET") || !upgrade || strcasecmp(upgrade, "websocket") ||
             !connection || !header_has_token(connection, "upgrade") || !wskey ||
             strlen(wskey) > 64) {
-                json_decref(first);
+                json_decref(msgs);
                 api_reply_error(req, 400,
                                 "a WebSocket upgrade (GET with Upgrade: websocket and "
                                 "Sec-WebSocket-Key) is expected here");
                 return;
         }
         if (!version || !streq(version, "13")) {
-                json_decref(first);
+                json_decref(msgs);
                 const char *hdr[] = {"Sec-WebSocket-Version", "13", NULL};
                 api_reply_bytes(req, 426, "application/json",
                                 "{\"error\":{\"code\":426,\"message\":\"WebSocket version 13 "
@@ -240,7 +249,7 @@ void ws_accept(struct ws_hub *h, struct api_req *req, unsigned channel, const ch
                 return;
         }
         if (h->n >= WS_CLIENTS_MAX) {
-                json_decref(first);
+                json_decref(msgs);
                 api_reply_error(req, 503, "too many WebSocket clients (at most %d)",
                                 WS_CLIENTS_MAX);
                 return;
@@ -252,7 +261,7 @@ void ws_accept(struct ws_hub *h, struct api_req *req, unsigned channel, const ch
         c->fd = -1;
         c->channel = channel;
         snprintf(c->key, sizeof(c->key), "%s", key ? key : "");
-        c->first = first;
+        c->pending = msgs;
         c->next = h->conns;
         if (h->conns)
                 h->conns->prev = c;
@@ -277,10 +286,16 @@ void ws_hub_send(struct ws_hub *h, unsigned channels, const char *key, json_t *m
         size_t len = 0;
         for (struct ws_conn *c = h->conns, *next; c; c = next) {
                 next = c->next;
-                if (!c->ctx || !(c->channel & channels))
+                if (!(c->channel & channels))
                         continue;
                 if (key && !streq(c->key, key))
                         continue;
+                if (!c->ctx) { /* upgrade not finished: keep order, bounded */
+                        if (!c->dead && c->pending &&
+                            json_array_size(c->pending) < WS_QUEUE_MSGS_MAX)
+                                json_array_append(c->pending, msg);
+                        continue;
+                }
                 if (!s) {
                         s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
                         len = strlen(s);

@@ -32,6 +32,12 @@ size_t ws_hub_clients(struct ws_hub *h);
  * (stolen, may be NULL) is sent as the first message. */
 void ws_accept(struct ws_hub *h, struct api_req *req, unsigned channel, const char *key,
                json_t *first);
+/* Same, with a backlog: each element of msgs (a JSON array, stolen) is sent
+ * as its own message first. Messages sent to the connection while the
+ * upgrade is still in flight are kept and follow the backlog, so nothing
+ * between the backlog and live messages is lost. */
+void ws_accept_backlog(struct ws_hub *h, struct api_req *req, unsigned channel, const char *key,
+                       json_t *msgs);
 
 /* Build a Change envelope: seq is assigned by the hub. Steals update. */
 json_t *ws_envelope(struct ws_hub *h, const char *id, const char *type, json_t *update,
