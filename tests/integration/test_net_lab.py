@@ -387,6 +387,11 @@ class Lab:
             sh("ip", "netns", "del", ns, check=False)
         for d in self.etc_netns:
             shutil.rmtree(d, ignore_errors=True)
+        if self.etc_netns:
+            try:
+                os.rmdir("/etc/netns")  # only when empty: another lab may be using it
+            except OSError:
+                pass
         if self.hostns:
             sh("ip", "netns", "del", self.hostns, check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
