@@ -18,6 +18,16 @@ static void usage(FILE *f)
                    "  status                 daemon version, uptime, data dir, pups\n"
                    "  version                dbx and daemon versions\n"
                    "  manifest check PATH    validate a pup manifest (no daemon needed)\n"
+                   "  setup                  first-run setup: password, recovery phrase\n"
+                   "  login | logout         keep a session token for --url (~/.config/dbx)\n"
+                   "  passwd                 change the owner password\n"
+                   "  install SOURCE/NAME[@VERSION]   install a pup, with live progress\n"
+                   "  ls                     installed pups and their status\n"
+                   "  show PUP               one pup: status, config, last exit\n"
+                   "  start|stop|restart|enable|disable|uninstall|purge|retry PUP\n"
+                   "  config PUP [KEY=VALUE...]       show or change a pup's configuration\n"
+                   "  logs [-f] [-n N] PUP   a pup's log, optionally following it\n"
+                   "PUP is a pup id, or its name when no other pup has it.\n"
                    "\n"
                    "By default dbx talks to the admin socket " DBX_DEFAULT_SOCKET " (root only;\n"
                    "$DBX_SOCKET overrides). With --url it talks HTTP and needs a session token\n"
@@ -131,6 +141,12 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
         }
+#ifdef HAVE_CMD_AUTH
+        /* --url without --token: the token `dbx login` stored for it. */
+        _cleanup_free_ char *stored = NULL;
+        if (c.url && !c.token)
+                c.token = stored = cmd_auth_stored_token(c.url);
+#endif
         const char *cmd = argv[optind];
         int sub_argc = argc - optind;
         char **sub_argv = argv + optind;
@@ -139,10 +155,23 @@ int main(int argc, char **argv)
                 return cmd_status(&c, sub_argc, sub_argv);
         if (streq(cmd, "version"))
                 return cmd_version(&c, sub_argc, sub_argv);
+#ifdef HAVE_CMD_AUTH
+        if (streq(cmd, "setup"))
+                return cmd_setup(&c, sub_argc, sub_argv);
+        if (streq(cmd, "login"))
+                return cmd_login(&c, sub_argc, sub_argv);
+        if (streq(cmd, "logout"))
+                return cmd_logout(&c, sub_argc, sub_argv);
+        if (streq(cmd, "passwd"))
+                return cmd_passwd(&c, sub_argc, sub_argv);
+#endif
 #ifdef HAVE_CMD_MANIFEST
         if (streq(cmd, "manifest"))
                 return cmd_manifest(sub_argc, sub_argv);
 #endif
+        int pr = cmd_pups(&c, cmd, sub_argc, sub_argv);
+        if (pr != -ENOENT)
+                return pr;
         if (streq(cmd, "help")) {
                 usage(stdout);
                 return 0;
