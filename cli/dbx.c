@@ -18,6 +18,7 @@ static void usage(FILE *f)
                    "  status                 daemon version, uptime, data dir, pups\n"
                    "  version                dbx and daemon versions\n"
                    "  manifest check PATH    validate a pup manifest (no daemon needed)\n"
+                   "  jobs [show|log|wait|cancel|clear] [ID]   jobs, their progress and logs\n"
                    "  setup                  first-run setup: password, recovery phrase\n"
                    "  login | logout         keep a session token for --url (~/.config/dbx)\n"
                    "  passwd                 change the owner password\n"
@@ -168,6 +169,10 @@ int main(int argc, char **argv)
 #ifdef HAVE_CMD_MANIFEST
         if (streq(cmd, "manifest"))
                 return cmd_manifest(sub_argc, sub_argv);
+#endif
+#ifdef HAVE_CMD_JOBS
+        if (streq(cmd, "jobs"))
+                return cmd_jobs(&c, sub_argc, sub_argv);
 #endif
         int pr = cmd_pups(&c, cmd, sub_argc, sub_argv);
         if (pr != -ENOENT)
