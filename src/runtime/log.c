@@ -27,6 +27,27 @@ struct runtime_log {
         uint64_t dropped;
 };
 
+/* RFC 3339 UTC with milliseconds, like core's time_rfc3339() but without
+ * gmtime_r()/strftime(), which load the local time zone on first use. The
+ * civil date comes from Howard Hinnant's days-to-civil algorithm. */
+static void stamp(uint64_t unix_ms, char out[48])
+{
+        uint64_t secs = unix_ms / 1000;
+        int64_t z = (int64_t)(secs / 86400) + 719468;
+        int64_t era = z / 146097;
+        unsigned doe = (unsigned)(z - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        unsigned mp = (5 * doy + 2) / 153;
+        unsigned d = doy - (153 * mp + 2) / 5 + 1;
+        unsigned m = mp < 10 ? mp + 3 : mp - 9;
+        int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+        unsigned sod = (unsigned)(secs % 86400);
+
+        snprintf(out, 48, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d, sod / 3600,
+                 sod / 60 % 60, sod % 60, (unsigned)(unix_ms % 1000));
+}
+
 struct batch {
         char buf[BATCH_MAX];
         size_t len;
@@ -170,10 +191,10 @@ static void tail_push(struct runtime_log *l, const char *s, size_t len)
 static void one_line(struct runtime_log *l, struct batch *b, size_t *pending, uint64_t ts_ms,
                      const char *source, const char *stream, const char *text, size_t len)
 {
-        char ts[40];
+        char ts[48];
         size_t start, n;
 
-        time_rfc3339(ts_ms, ts);
+        stamp(ts_ms, ts);
         if (b->len + PREFIX_MAX + len + 2 > sizeof(b->buf)) {
                 flush(l, b, *pending);
                 *pending = 0;

@@ -396,6 +396,9 @@ int main(int argc, char **argv)
         prctl(PR_SET_NAME, "pup-init");
         prctl(PR_SET_DUMPABLE, 0); /* services may not read or write our memory */
         umask(022);
+        /* ignored signals survive exec: give services the defaults */
+        for (int sig = 1; sig < _NSIG; sig++)
+                signal(sig, SIG_DFL);
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         read_config();

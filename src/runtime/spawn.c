@@ -58,9 +58,10 @@
 #define CHILD_PATH_MAX SANDBOX_STRING_MAX
 
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-/* /proc entries made read-only: the sysctls (issue: "/proc/sys read-only")
- * and the other knobs a root-owned process could write through. */
-static const char *const proc_ro[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus"};
+/* /proc entries made read-only: the sysctls and the sysrq trigger. (The
+ * rest of /proc's writable knobs belong to host root, which is not mapped
+ * into the sandbox, so permissions already refuse them.) */
+static const char *const proc_ro[] = {"proc/sys", "proc/sysrq-trigger"};
 static const char nsswitch_conf[] = "passwd: files\ngroup: files\nshadow: files\n"
                                     "hosts: files dns\nnetworks: files\nprotocols: files\n"
                                     "services: files\nethers: files\nrpc: files\n";

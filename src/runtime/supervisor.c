@@ -446,8 +446,14 @@ static int on_exit_pidfd(sd_event_source *s, int fd, uint32_t revents, void *use
         struct sandbox *sb = userdata;
         siginfo_t si = {0};
 
-        if (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
-                return 0; /* spurious */
+        if (waitid(P_PIDFD, (id_t)sb->pidfd, &si, WEXITED | WNOHANG) < 0) {
+                /* someone else reaped it (a waitpid(-1) elsewhere in the
+                 * process): it is gone all the same */
+                finalize(sb, NULL, true);
+                return 0;
+        }
+        if (si.si_pid == 0)
+                return 0; /* not a zombie yet */
         finalize(sb, &si, true);
         return 0;
 }

@@ -68,6 +68,33 @@ static void test_format_and_tail(void **state)
         runtime_log_free(l);
 }
 
+static void test_timestamps(void **state)
+{
+        static const struct {
+                uint64_t ms;
+                const char *want;
+        } cases[] = {
+            {0, "1970-01-01T00:00:00.000Z"},
+            {951782400999, "2000-02-29T00:00:00.999Z"}, /* leap day of a century year */
+            {1709251199001, "2024-02-29T23:59:59.001Z"},
+            {1781517817123, "2026-06-15T10:03:37.123Z"},
+            {4102444800000, "2100-01-01T00:00:00.000Z"},
+            {253402300799999, "9999-12-31T23:59:59.999Z"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct runtime_log *l;
+                struct lines got = {0};
+                char want[64];
+                assert_int_equal(runtime_log_open(NULL, "pup", NULL, &l), 0);
+                runtime_log_append(l, cases[i].ms, "s", NULL, "x", 1);
+                runtime_log_tail(l, 1, collect, &got);
+                snprintf(want, sizeof(want), "%s s: x", cases[i].want);
+                assert_string_equal(got.v[0], want);
+                lines_free(&got);
+                runtime_log_free(l);
+        }
+}
+
 static void test_tail_limits(void **state)
 {
         struct runtime_log_limits lim = {.tail_lines = 3, .tail_bytes = 200};
@@ -235,9 +262,13 @@ static void test_bad_args(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_format_and_tail),  cmocka_unit_test(test_tail_limits),
-            cmocka_unit_test(test_split_long_lines), cmocka_unit_test(test_feed),
-            cmocka_unit_test(test_rotation),         cmocka_unit_test(test_disk_errors_counted),
+            cmocka_unit_test(test_format_and_tail),
+            cmocka_unit_test(test_timestamps),
+            cmocka_unit_test(test_tail_limits),
+            cmocka_unit_test(test_split_long_lines),
+            cmocka_unit_test(test_feed),
+            cmocka_unit_test(test_rotation),
+            cmocka_unit_test(test_disk_errors_counted),
             cmocka_unit_test(test_bad_args),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
