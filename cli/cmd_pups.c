@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "core/macro.h"
 
-#define WAIT_POLL_MS   150                /* job polling period */
-#define WAIT_MAX_S     (60 * 60)          /* give up waiting after an hour */
-#define LOGS_POLL_MS   500                /* dbx logs -f polling period */
+#define WAIT_POLL_MS 150       /* job polling period */
+#define WAIT_MAX_S   (60 * 60) /* give up waiting after an hour */
+#define LOGS_POLL_MS 500       /* dbx logs -f polling period */
 
 static char *esc(const char *s)
 {
@@ -73,7 +73,8 @@ static int wait_job(struct dbx_client *c, const char *job_id, bool quiet)
                                 puts(s);
                                 free(s);
                         } else if (r < 0) {
-                                const char *e = json_string_value(json_object_get(rec, "errorMessage"));
+                                const char *e =
+                                    json_string_value(json_object_get(rec, "errorMessage"));
                                 fprintf(stderr, "dbx: %s %s: %s\n",
                                         json_string_value(json_object_get(rec, "displayName")),
                                         status, e && e[0] ? e : "(no reason given)");
@@ -92,8 +93,8 @@ static int wait_job(struct dbx_client *c, const char *job_id, bool quiet)
         return -ETIMEDOUT;
 }
 
-static int submit_and_wait(struct dbx_client *c, const char *method, const char *path,
-                           json_t *body, bool wait)
+static int submit_and_wait(struct dbx_client *c, const char *method, const char *path, json_t *body,
+                           bool wait)
 {
         json_t *j = NULL;
         int r = client_call(c, method, path, body, &j);
@@ -143,9 +144,9 @@ static int cmd_install(struct dbx_client *c, int argc, char **argv)
                 *at = 0;
                 version = at + 1;
         }
-        json_t *body = json_pack("{s:s,s:s,s:s,s:b}", "sourceId", spec, "pupName", name,
-                                 "pupVersion", version ? version : "", "autoInstallDependencies",
-                                 0);
+        json_t *body =
+            json_pack("{s:s,s:s,s:s,s:b}", "sourceId", spec, "pupName", name, "pupVersion",
+                      version ? version : "", "autoInstallDependencies", 0);
         return submit_and_wait(c, "PUT", "/pup", body, !nowait);
 }
 
@@ -193,11 +194,17 @@ static int cmd_ls(struct dbx_client *c, int argc, char **argv)
         json_t *st;
         json_object_foreach(states, id, st)
         {
-                printf("%-32s  %-24.24s %-10.10s %-8s %s\n", id,
-                       json_string_value(json_object_get(st, "manifest") ? json_object_get(json_object_get(json_object_get(st, "manifest"), "meta"), "name") : NULL) ?: "?",
-                       json_string_value(json_object_get(st, "version")) ?: "",
-                       json_is_true(json_object_get(st, "enabled")) ? "yes" : "no",
-                       pup_status(st, json_object_get(stats, id)));
+                printf(
+                    "%-32s  %-24.24s %-10.10s %-8s %s\n", id,
+                    json_string_value(
+                        json_object_get(st, "manifest")
+                            ? json_object_get(
+                                  json_object_get(json_object_get(st, "manifest"), "meta"), "name")
+                            : NULL)
+                        ?: "?",
+                    json_string_value(json_object_get(st, "version")) ?: "",
+                    json_is_true(json_object_get(st, "enabled")) ? "yes" : "no",
+                    pup_status(st, json_object_get(stats, id)));
         }
         json_decref(b);
         return 0;
@@ -315,8 +322,7 @@ static int cmd_config(struct dbx_client *c, int argc, char **argv)
                 json_t *f;
                 json_array_foreach(json_object_get(e, "fields"), i, f)
                 {
-                        fprintf(stderr, "  %s: %s\n",
-                                json_string_value(json_object_get(f, "name")),
+                        fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(f, "name")),
                                 json_string_value(json_object_get(f, "message")));
                 }
                 json_decref(j);
@@ -395,8 +401,8 @@ static int cmd_logs(struct dbx_client *c, int argc, char **argv)
 
 int cmd_pups(struct dbx_client *c, const char *cmd, int argc, char **argv)
 {
-        static const char *const actions[] = {"start",     "stop",  "restart", "enable", "disable",
-                                              "uninstall", "purge", "retry"};
+        static const char *const actions[] = {"start",   "stop",      "restart", "enable",
+                                              "disable", "uninstall", "purge",   "retry"};
         if (streq(cmd, "install"))
                 return cmd_install(c, argc, argv);
         if (streq(cmd, "ls"))

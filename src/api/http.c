@@ -91,7 +91,9 @@ static void queue(struct api_req *r, unsigned status, struct MHD_Response *resp)
                 r->pending_status = status;
                 r->suspended = false;
                 MHD_resume_connection(r->conn);
-                /* the resume signals MHD's epoll fd: on_io runs it */
+                /* MHD must run to notice the resumed connection: at once */
+                sd_event_source_set_time(r->listener->timer, 0);
+                sd_event_source_set_enabled(r->listener->timer, SD_EVENT_ONESHOT);
                 return;
         }
         MHD_queue_response(r->conn, status, resp);

@@ -4,6 +4,7 @@
 #include "core/macro.h"
 #include "core/util.h"
 #include "dbx-config.h"
+#include "pups/pups.h"
 
 static json_t *setup_facts(struct api_ctx *ctx)
 {
@@ -21,12 +22,15 @@ static json_t *bootstrap(struct api_ctx *ctx)
 {
         bool welcome = false;
         store_setting_get_bool(ctx->store, "flags.isFirstTimeWelcomeComplete", &welcome);
-        return json_pack(
-            "{s:I,s:{s:s,s:{},s:{s:s,s:b}},s:b,s:{},s:{},s:{},s:{s:b,s:b},s:o,s:{s:[]}}", "ts",
-            (json_int_t)now_ms(), "version", "release", "v" DBX_VERSION, "packages", "git",
-            "commit", DBX_GIT_COMMIT, "dirty", 0, "devMode", 0, "assets", "states", "stats",
-            "flags", "isFirstTimeWelcomeComplete", welcome, "isDeveloperMode", 0, "setupFacts",
-            setup_facts(ctx), "sidebarPreferences", "sidebarPups");
+        json_t *assets = ctx->pups ? pups_assets_json(ctx->pups) : json_object();
+        json_t *states = ctx->pups ? pups_states_json(ctx->pups) : json_object();
+        json_t *stats = ctx->pups ? pups_all_stats_json(ctx->pups) : json_object();
+        return json_pack("{s:I,s:{s:s,s:{},s:{s:s,s:b}},s:b,s:o,s:o,s:o,s:{s:b,s:b},s:o,s:{s:[]}}",
+                         "ts", (json_int_t)now_ms(), "version", "release", "v" DBX_VERSION,
+                         "packages", "git", "commit", DBX_GIT_COMMIT, "dirty", 0, "devMode", 0,
+                         "assets", assets, "states", states, "stats", stats, "flags",
+                         "isFirstTimeWelcomeComplete", welcome, "isDeveloperMode", 0, "setupFacts",
+                         setup_facts(ctx), "sidebarPreferences", "sidebarPups");
 }
 
 static void get_bootstrap(struct api_ctx *ctx, struct api_req *req)
@@ -41,7 +45,8 @@ static void get_status(struct api_ctx *ctx, struct api_req *req)
                        json_pack("{s:s,s:s,s:I,s:s,s:i,s:I}", "version", DBX_VERSION, "commit",
                                  DBX_GIT_COMMIT, "uptimeSeconds",
                                  (json_int_t)((now_mono_usec() - ctx->started_mono) / 1000000),
-                                 "dataDir", ctx->data_dir, "pups", 0, "wsClients",
+                                 "dataDir", ctx->data_dir, "pups",
+                                 ctx->pups ? (int)pups_count(ctx->pups) : 0, "wsClients",
                                  (json_int_t)ws_hub_clients(ctx->hub)));
 }
 

@@ -59,6 +59,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"data-dir", required_argument, NULL, OPT_DATA},
             {"listen", required_argument, NULL, OPT_LISTEN},
             {"admin-socket", required_argument, NULL, OPT_ADMIN},
+            {"cgroup-parent", required_argument, NULL, OPT_CGROUP},
+            {"demo", no_argument, NULL, OPT_DEMO},
             {"verbose", no_argument, NULL, 'v'},
             {"version", no_argument, NULL, OPT_VERSION},
             {"help", no_argument, NULL, 'h'},

@@ -275,10 +275,11 @@ static void run_install(struct job *job, void *ud)
 int pups_install(struct pups *p, const struct pups_install_req *req, char ret_job[33],
                  struct dbx_error *err)
 {
-        if (!req->source_id || !req->source_id[0] || !req->pup_name || !req->pup_name[0] ||
-            !req->pup_version || !req->pup_version[0])
+        if (!req->source_id || !req->source_id[0] || !req->pup_name || !req->pup_name[0])
                 return dbx_error_set(err, -EINVAL, "",
-                                     "sourceId, pupName and pupVersion are required");
+                                     "sourceId and pupName are required (pupVersion defaults "
+                                     "to the latest version)");
+        const char *version = req->pup_version && req->pup_version[0] ? req->pup_version : "latest";
         for (struct pup *pup = p->list; pup; pup = pup->next)
                 if (streq(pup->name, req->pup_name) && streq(pup->source_id, req->source_id) &&
                     !streq(pup->installation, "uninstalled"))
@@ -288,7 +289,7 @@ int pups_install(struct pups *p, const struct pups_install_req *req, char ret_jo
         struct op *o = op_new(p, NULL, "install");
         o->source_id = xstrdup(req->source_id);
         o->name = xstrdup(req->pup_name);
-        o->version = xstrdup(req->pup_version);
+        o->version = xstrdup(version);
         _cleanup_free_ char *display = xasprintf("Install %s", req->pup_name);
         struct job_desc d = {
             .action = "install",
@@ -634,28 +635,19 @@ int pups_configure(struct pups *p, const char *id, const json_t *values, char re
         if (!json_is_object(values) || json_object_size(values) == 0)
                 return dbx_error_set(err, -EINVAL, "",
                                      "a JSON object {\"field\": value, ...} is expected");
-        json_t *stored = NULL;
-        int r = manifest_config_coerce(pup->manifest, values, &stored, errs);
-        if (r < 0)
-                return dbx_error_set(err, r, "", "%zu configuration value%s invalid", errs->n,
-                                     errs->n == 1 ? " is" : "s are");
-        /* the merged result must be a valid complete set too (required fields) */
+        /* Validate the complete result (current config with the submission
+         * on top): unknown keys, bad values and required fields left blank
+         * are all reported at once, and nothing changes. */
         json_t *merged = json_deep_copy(pup->config);
-        json_object_update(merged, stored);
-        struct dbx_errors all = {0};
-        r = manifest_config_validate(pup->manifest, merged, &all);
+        json_object_update(merged, (json_t *)values);
+        int r = manifest_config_validate(pup->manifest, merged, errs);
         json_decref(merged);
-        if (r < 0) {
-                /* report only problems with what was submitted, or missing
-                 * required fields: those are what the owner must fix */
-                for (size_t i = 0; i < all.n; i++)
-                        dbx_errors_add(errs, all.items[i].code, all.items[i].path, "%s",
-                                       all.items[i].message);
-                dbx_errors_free(&all);
-                json_decref(stored);
+        json_t *stored = NULL;
+        if (r >= 0)
+                r = manifest_config_coerce(pup->manifest, values, &stored, errs);
+        if (r < 0)
                 return dbx_error_set(err, -EINVAL, "", "%zu configuration value%s invalid", errs->n,
                                      errs->n == 1 ? " is" : "s are");
-        }
         struct op *o = op_new(p, pup->id, "config");
         o->config_values = stored;
         char display[160];

@@ -36,6 +36,8 @@ class Daemon:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="dbx-it-")
         os.chmod(self.data_dir, 0o755)  # like /var/lib/dogebox: others may traverse
         self.extra_args = list(extra_args)
+        # pups' sandboxes of this daemon live in a cgroup of their own
+        self.cgroup_parent = "/dbx-test-" + os.urandom(4).hex()
         self.env = dict(os.environ, **SAN_ENV, **(env or {}))
         self.proc = None
         self.port = None
@@ -53,7 +55,8 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         offset = self.log.tell()
         self.proc = subprocess.Popen(
-            [DOGEBOXD, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0", "--verbose"]
+            [DOGEBOXD, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0", "--verbose",
+             "--cgroup-parent", self.cgroup_parent]
             + self.extra_args,
             stdout=self.log, stderr=self.log, env=self.env)
         deadline = time.time() + timeout
@@ -102,18 +105,58 @@ class Daemon:
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
             self.stop()
+        remove_cgroup(self.cgroup_parent)
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # --- clients -------------------------------------------------------
+    # Over TCP every route but login (and the setup routes during setup)
+    # needs a session: after login() these send the token.
+    token = None
+    password = None
+
+    def _auth(self, kw):
+        if self.token:
+            headers = dict(kw.pop("headers", None) or {})
+            if not any(k.lower() == "authorization" for k in headers):
+                headers["Authorization"] = "Bearer " + self.token
+            kw["headers"] = headers
+        return kw
+
     def get(self, path, **kw):
-        return requests.get(self.url + path, timeout=10, **kw)
+        return requests.get(self.url + path, timeout=10, **self._auth(kw))
 
     def post(self, path, **kw):
-        return requests.post(self.url + path, timeout=10, **kw)
+        return requests.post(self.url + path, timeout=10, **self._auth(kw))
 
     def request(self, method, path, **kw):
-        return requests.request(method, self.url + path, timeout=10, **kw)
+        return requests.request(method, self.url + path, timeout=10, **self._auth(kw))
+
+    def login(self, password="correct horse battery staple"):
+        """Create the master key if there is none (keeping the seed phrase
+        in self.seed_phrase), else log in; remember the token."""
+        r = requests.get(self.url + "/keys", timeout=10,
+                         headers={"Authorization": "Bearer " + self.token} if self.token else {})
+        if r.status_code == 200 and r.json()["keys"] == []:
+            r = requests.post(self.url + "/keys/create-master", json={"password": password},
+                              timeout=60)
+            assert r.status_code == 200, r.text
+            self.seed_phrase = r.json()["seedPhrase"]
+        else:
+            r = requests.post(self.url + "/authenticate", json={"password": password}, timeout=60)
+            assert r.status_code == 200, r.text
+        self.token = r.json()["token"]
+        self.password = password
+        return self.token
+
+    def setup(self, password="correct horse battery staple", **bootstrap):
+        """Master key, login and finished setup (no initial sources unless
+        given: the default one is on the internet)."""
+        self.login(password)
+        body = dict({"sources": []}, **bootstrap)
+        r = self.post("/system/bootstrap", json=body)
+        assert r.status_code == 200, r.text
+        return self.token
 
     def admin(self, method, path, body=None, as_user=None):
         """HTTP over the admin socket via curl (optionally as another user)."""
@@ -133,6 +176,21 @@ class Daemon:
             cmd = ["runuser", "-u", as_user, "--"] + cmd
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=check,
                               env=dict(os.environ, **SAN_ENV), input=input)
+
+
+def remove_cgroup(parent):
+    """rmdir the (empty) cgroup parent in every hierarchy, deepest first."""
+    name = parent.strip("/")
+    for root, dirs, _ in os.walk("/sys/fs/cgroup", topdown=True):
+        if os.path.basename(root) == name:
+            for r2, d2, _ in sorted(os.walk(root), key=lambda t: -len(t[0])):
+                try:
+                    os.rmdir(r2)
+                except OSError:
+                    pass
+            dirs[:] = []
+        elif root.count("/") > 5:
+            dirs[:] = []
 
 
 def free_port():
