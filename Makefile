@@ -41,7 +41,7 @@ asan: test-deps $(ASAN_BUILD)/build.ninja
 run: all
 	@mkdir -p $(DATA)
 	@echo "dogeboxd: open http://$(LISTEN)/ (Ctrl-C to stop)"
-	$(BUILD)/dogeboxd --data-dir $(DATA) --listen $(LISTEN) --demo
+	$(BUILD)/dogeboxd --data-dir $(DATA) --listen $(LISTEN) --demo $(CURDIR)/examples
 
 unit: all asan
 	meson test -C $(BUILD) --print-errorlogs --suite unit

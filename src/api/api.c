@@ -6,6 +6,7 @@
 #include "core/macro.h"
 #include "core/util.h"
 #include "pups/pups.h"
+#include "sources/sources.h"
 
 int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,
               unsigned flags)
@@ -79,6 +80,7 @@ int api_new(sd_event *e, struct store *store, const struct api_options *opts, st
         ctx->pool = opts->pool;
         ctx->data_dir = xstrdup(opts->data_dir);
         ctx->cgroup_parent = opts->cgroup_parent ? xstrdup(opts->cgroup_parent) : NULL;
+        ctx->demo_dir = opts->demo_dir ? realpath(opts->demo_dir, NULL) : NULL;
         ctx->router = router_new();
         ctx->started_ms = now_ms();
         ctx->started_mono = now_mono_usec();
@@ -117,6 +119,16 @@ int api_new(sd_event *e, struct store *store, const struct api_options *opts, st
 
 void api_start(struct api_ctx *ctx)
 {
+#ifdef HAVE_ROUTES_SOURCES
+        if (ctx->demo_dir && ctx->sources) {
+                struct dbx_error err = {0};
+                if (sources_ensure_demo(ctx->sources, ctx->demo_dir, &err) < 0)
+                        log_error("--demo %s: %s", ctx->demo_dir, err.message);
+                else
+                        log_info("demo: the example pups in %s are source '%s'", ctx->demo_dir,
+                                 SOURCES_DEMO_ID);
+        }
+#endif
 #ifdef HAVE_ROUTES_PUPS
         if (ctx->pups)
                 pups_reconcile(ctx->pups);
@@ -144,6 +156,7 @@ struct api_ctx *api_free(struct api_ctx *ctx)
         sd_event_unref(ctx->event);
         free(ctx->data_dir);
         free(ctx->cgroup_parent);
+        free(ctx->demo_dir);
         free(ctx);
         return NULL;
 }

@@ -39,12 +39,14 @@ struct api_ctx {
         struct pups *pups;
         struct sandbox_supervisor *supervisor;
         char *cgroup_parent; /* where pup sandboxes' cgroups live */
+        char *demo_dir;
 };
 
 struct api_options {
         struct workpool *pool;
         const char *data_dir;
         const char *cgroup_parent; /* NULL: the runtime's default */
+        const char *demo_dir;      /* --demo: examples served as source "demo" */
 };
 int api_new(sd_event *e, struct store *store, const struct api_options *opts, struct api_ctx **ret);
 struct api_ctx *api_free(struct api_ctx *ctx);

@@ -24,6 +24,8 @@ static void log_line(void *ud, const char *pup_id, const char *line, size_t len)
         ws_hub_send(ctx->hub, WS_CHAN_LOG, key, json_stringn(line, len));
 }
 
+#define PUPS_WS_BACKLOG_BYTES (256 * 1024) /* replayed on a log socket at most */
+
 static int status_for(int r)
 {
         switch (r) {
@@ -186,7 +188,25 @@ static void ws_log_pup(struct api_ctx *ctx, struct api_req *req)
         }
         char key[48];
         snprintf(key, sizeof(key), "pup:%s", pup_id(pup));
-        ws_accept(ctx->hub, req, WS_CHAN_LOG, key, NULL);
+        /* ?resumeToken=<byte offset from the tail route>: replay from there,
+         * so no line is lost or duplicated between tail and live (§5.4) */
+        const char *tok = api_req_query(req, "resumeToken");
+        const char *path = pups_log_path(ctx->pups, pup);
+        json_t *lines = NULL;
+        if (tok && *tok && path) {
+                char *end;
+                long long from = strtoll(tok, &end, 10);
+                if (*end || from < 0) {
+                        api_reply_error(req, 400,
+                                        "resumeToken '%s' is not valid: a byte offset (the tail "
+                                        "route's resumeToken) is expected",
+                                        tok);
+                        return;
+                }
+                if (logfile_lines_from(path, from, PUPS_WS_BACKLOG_BYTES, &lines) < 0)
+                        lines = NULL;
+        }
+        ws_accept_backlog(ctx->hub, req, WS_CHAN_LOG, key, lines ? lines : json_array());
 }
 
 int routes_pups_register(struct api_ctx *ctx)

@@ -28,7 +28,7 @@ struct options {
         const char *admin_socket;
         const char *cgroup_parent;
         bool verbose;
-        bool demo;
+        const char *demo_dir;
 };
 
 static void usage(FILE *f)
@@ -46,7 +46,7 @@ static void usage(FILE *f)
                 "  --admin-socket PATH  root-only admin socket (default DATA/run/dogeboxd.sock)\n"
                 "  --cgroup-parent P    cgroup holding the pups' sandboxes "
                 "(default " SANDBOX_CGROUP_PARENT_DEFAULT ")\n"
-                "  --demo               add the example pups as source 'demo' (make run)\n"
+                "  --demo DIR           serve the example pups in DIR as source 'demo'\n"
                 "  --verbose            debug logging\n"
                 "  --version            print the version and exit\n"
                 "  --help               this text\n");
@@ -60,7 +60,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             {"listen", required_argument, NULL, OPT_LISTEN},
             {"admin-socket", required_argument, NULL, OPT_ADMIN},
             {"cgroup-parent", required_argument, NULL, OPT_CGROUP},
-            {"demo", no_argument, NULL, OPT_DEMO},
+            {"demo", required_argument, NULL, OPT_DEMO},
             {"verbose", no_argument, NULL, 'v'},
             {"version", no_argument, NULL, OPT_VERSION},
             {"help", no_argument, NULL, 'h'},
@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                         o->cgroup_parent = optarg;
                         break;
                 case OPT_DEMO:
-                        o->demo = true;
+                        o->demo_dir = optarg;
                         break;
                 case 'v':
                         o->verbose = true;
@@ -215,6 +215,7 @@ int main(int argc, char **argv)
             .pool = pool,
             .data_dir = abs_data,
             .cgroup_parent = o.cgroup_parent,
+            .demo_dir = o.demo_dir,
         };
         r = api_new(event, store, &aopts, &api);
         if (r < 0) {

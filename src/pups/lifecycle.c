@@ -696,10 +696,13 @@ int pups_reconcile(struct pups *p)
                         continue;
                 }
         }
-        /* leftovers of installs that never got adopted */
-        /* then start what should run */
+        /* then start what should run; config.env is rewritten from the
+         * database (the truth) in case a crash came between the two */
         for (struct pup *pup = p->list; pup; pup = pup->next) {
                 struct dbx_error e = {0};
+                if (streq(pup->installation, "ready") && pup->manifest &&
+                    pup_write_config_env(p, pup, &e) < 0)
+                        log_warn("pup %s (%s): %s", pup->id, pup->name, e.message);
                 if (!pup->enabled || !streq(pup->installation, "ready"))
                         continue;
                 if (!pup_can_start(pup, &e)) {

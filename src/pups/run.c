@@ -221,6 +221,12 @@ static void on_sandbox_event(struct sandbox *sb, const struct sandbox_event *ev,
         }
 }
 
+static void on_log_line(void *ud, const char *line, size_t len)
+{
+        struct pup *pup = ud;
+        pup->pups->cfg.log_line(pup->pups->cfg.ud, pup->id, line, len);
+}
+
 int pup_start(struct pups *p, struct pup *pup, struct dbx_error *err)
 {
         struct sandbox_spec spec;
@@ -252,6 +258,8 @@ int pup_start(struct pups *p, struct pup *pup, struct dbx_error *err)
                          err ? err->message : strerror(-r));
                 return r;
         }
+        if (p->cfg.log_line && sandbox_log(pup->sb))
+                runtime_log_set_listener(sandbox_log(pup->sb), on_log_line, pup);
         pup_emit_state(p, pup);
         return 0;
 }

@@ -25,7 +25,15 @@ struct runtime_log {
         struct tail_line *ring;
         size_t head, count, bytes; /* head: index of the oldest line */
         uint64_t dropped;
+        runtime_log_listener_fn listener; /* live lines, e.g. /ws/log/pup/{id} */
+        void *listener_ud;
 };
+
+void runtime_log_set_listener(struct runtime_log *l, runtime_log_listener_fn fn, void *ud)
+{
+        l->listener = fn;
+        l->listener_ud = ud;
+}
 
 /* RFC 3339 UTC with milliseconds, like core's time_rfc3339() but without
  * gmtime_r()/strftime(), which load the local time zone on first use. The
@@ -210,6 +218,8 @@ static void one_line(struct runtime_log *l, struct batch *b, size_t *pending, ui
         }
         tail_push(l, b->buf + start, n);
         b->buf[start + n++] = '\n';
+        if (l->listener)
+                l->listener(l->listener_ud, b->buf + start, n);
 
         if (l->path && l->size + start + n > l->lim.file_max && l->size + start > 0) {
                 /* the lines before this one still go to the current file */

@@ -63,4 +63,8 @@ size_t runtime_log_tail(const struct runtime_log *l, size_t max,
                         void (*fn)(const char *line, size_t len, void *userdata), void *userdata);
 
 uint64_t runtime_log_dropped(const struct runtime_log *l); /* lines not written to disk */
+/* Called with every formatted line (with its '\n') as it is appended, on
+ * the loop thread. NULL removes it. */
+typedef void (*runtime_log_listener_fn)(void *ud, const char *line, size_t len);
+void runtime_log_set_listener(struct runtime_log *l, runtime_log_listener_fn fn, void *ud);
 const char *runtime_log_path(const struct runtime_log *l); /* NULL without a dir */
