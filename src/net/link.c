@@ -367,6 +367,8 @@ int net_bridge_ensure(const char *name, const struct net_cidr *gateway, const ui
         struct link_info li;
         struct nl nl;
         char a[NET_IP4_STRLEN];
+        /* declared before the first goto: cleanup must never see garbage */
+        _cleanup_free_ struct addr_list *have = NULL;
         int r;
 
         r = net_ifname_validate(name, "bridge", err);
@@ -418,7 +420,7 @@ int net_bridge_ensure(const char *name, const struct net_cidr *gateway, const ui
                 goto out;
         }
 
-        _cleanup_free_ struct addr_list *have = xcalloc(1, sizeof(*have));
+        have = xcalloc(1, sizeof(*have));
         r = addr_dump(&nl, li.index, have);
         if (r < 0) {
                 dbx_error_set(err, r, "", "cannot list addresses of %s: %s", name, strerror(-r));
