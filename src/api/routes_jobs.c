@@ -187,8 +187,9 @@ static void post_clear_completed(struct api_ctx *ctx, struct api_req *req)
                         if (!body)
                                 return;
                         if (json_iget_int(body, "olderThanDays", &days, &err) < 0) {
-                                api_reply_error(req, 400, "%s: a whole number of days expected",
-                                                err.message);
+                                char buf[DBX_ERROR_MSG_MAX + DBX_ERROR_PATH_MAX];
+                                api_reply_error(req, 400, "%s (a whole number of days)",
+                                                dbx_error_text(&err, buf, sizeof(buf)));
                                 return;
                         }
                 }
@@ -411,7 +412,8 @@ static void post_test_job(struct api_ctx *ctx, struct api_req *req)
             json_iget_int(body, "stepMs", &step_ms, &err) < 0 ||
             json_iget_int(body, "logLines", &log_lines, &err) < 0 ||
             json_iget_bool(body, "fail", &fail, &err) < 0) {
-                api_reply_error(req, 400, "%s", err.message);
+                char buf[DBX_ERROR_MSG_MAX + DBX_ERROR_PATH_MAX];
+                api_reply_error(req, 400, "%s", dbx_error_text(&err, buf, sizeof(buf)));
                 return;
         }
         if (steps < 0 || steps > TEST_JOB_STEPS_MAX || step_ms < 0 ||

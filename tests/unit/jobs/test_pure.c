@@ -81,8 +81,12 @@ static void test_sched_simulation(void **state)
                         running[idx[k]] = true;
                         started[nstarted++] = idx[k];
                         size_t nrun = 0;
-                        for (size_t i = 0; i < N; i++)
+                        for (size_t i = 0; i < N; i++) {
                                 nrun += running[i];
+                                for (size_t j = i + 1; j < N; j++) /* one per key */
+                                        assert_false(running[i] && running[j] &&
+                                                     streq(keys[i], keys[j]));
+                        }
                         assert_true(nrun <= 3);
                 }
                 size_t oldest = N;
