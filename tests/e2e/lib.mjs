@@ -114,6 +114,7 @@ export async function checkScreen(page, watch, name, { dark = true } = {}) {
   for (const v of await axe(page)) problems.push(`light: ${v}`);
   if (dark) {
     await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, `${name}-dark`);
     for (const v of await axe(page)) problems.push(`dark: ${v}`);
     await page.emulateMedia({ colorScheme: 'light' });
   }

@@ -60,6 +60,25 @@ async function waitStatus(wanted, timeout = 60000) {
   await until(async () => wanted.includes(await statusOf()), { timeout, what: `status ${wanted.join(' or ')}` });
 }
 
+function nav(name) {
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
+// Steps that do not follow the one before start signed in on a known page.
+let password = PASSWORD;
+async function freshStart(path) {
+  await page.goto(path);
+  await page.locator('main h1').first().waitFor();
+  if (new URL(page.url()).pathname === '/login') {
+    // the stored session had ended: the panel's first call got a 401
+    watch.allow(/\/system\/bootstrap/, [401]);
+    await signIn(password);
+    await page.waitForURL((u) => u.pathname === path);
+    await page.locator('main h1').first().waitFor();
+    for (const e of watch.take()) assert.fail(`console error while signing in again: ${e.text}`);
+  }
+}
+
 async function signIn(password) {
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -124,13 +143,12 @@ step('login', 'sign out; a wrong password shows the error; sign in', ['setup'], 
 });
 
 step('401', 'a 401 returns to login, and back to the page after signing in', ['login'], async () => {
-  await page.goto('/store');
-  await page.getByRole('heading', { name: 'Pup store' }).waitFor();
+  await freshStart('/store');
   // the session dies behind the panel's back (expired, revoked elsewhere)
   await page.evaluate(() => localStorage.setItem('dbx.token', 'f'.repeat(64)));
   watch.allow(/./, [401]);
   watch.allow(/WebSocket connection/, null);
-  await page.getByRole('link', { name: 'Settings' }).click();
+  await nav('Settings').click();
   await page.waitForURL('**/login?next=*');
   await page.getByText('Your session has ended').waitFor();
   await checkScreen(page, watch, 'login-after-401');
@@ -141,6 +159,7 @@ step('401', 'a 401 returns to login, and back to the page after signing in', ['l
 
 step('source', 'settings: add a local http source', ['login'], async () => {
   assert.ok(SOURCE_URL, 'DBX_SOURCE_URL');
+  await freshStart('/settings');
   await page.getByRole('heading', { name: 'Pup sources' }).waitFor();
   watch.allow(/\/source/, [400, 409, 422, 500, 502]);
   await page.getByLabel('Location of a new source').fill('not a source');
@@ -156,7 +175,7 @@ step('source', 'settings: add a local http source', ['login'], async () => {
 });
 
 step('store', 'store: source status, search, pup cards with logo', ['source'], async () => {
-  await page.getByRole('link', { name: 'Store' }).click();
+  await nav('Store').click();
   await page.getByRole('heading', { name: 'Pup store' }).waitFor();
   const card = page.locator(`article[data-pup="${PUP}"]`);
   await card.waitFor({ timeout: 30000 });
@@ -260,7 +279,7 @@ step('stop', 'stop', ['install'], async () => {
   await page.getByRole('button', { name: 'Stop' }).click();
   await waitStatus(['stopped'], 60000);
   await checkScreen(page, watch, 'pup-stopped', { dark: false });
-  await page.getByRole('link', { name: 'Installed' }).click();
+  await nav('Installed').click();
   await page.locator(`[data-pup-id="${pupId}"]`).waitFor();
   assert.match(await page.locator(`[data-pup-id="${pupId}"]`).textContent(), /Stopped/);
   await checkScreen(page, watch, 'installed-list');
@@ -307,27 +326,35 @@ step('activity', 'activity: jobs with their status and log', ['install'], async 
 });
 
 step('settings', 'settings: change the password, sign out of all sessions', ['login'], async () => {
-  await page.goto('/settings');
+  await freshStart('/settings');
   await page.getByLabel('Current password').fill(PASSWORD);
   await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Change password' }).click();
   await page.getByText('Password changed').first().waitFor({ timeout: 60000 });
+  password = NEW_PASSWORD;
   await checkScreen(page, watch, 'settings');
+  // another client's session, to see it end too
+  const other = await page.evaluate(async (pw) => {
+    const r = await fetch('/authenticate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: pw }) });
+    return (await r.json()).token;
+  }, NEW_PASSWORD);
+  assert.ok(other, 'a second session');
   await page.getByRole('button', { name: 'Sign out of all sessions' }).click();
   const dlg = page.getByRole('dialog');
   await dlg.getByRole('button', { name: 'Sign out everywhere' }).click();
   await page.waitForURL('**/login');
   await page.getByText('signed out of every session').waitFor();
-  // the old token is dead everywhere: the API says 401
-  const status = await page.evaluate(async () => (await fetch('/system/status', { headers: { Authorization: 'Bearer x' } })).status);
-  assert.equal(status, 401);
+  // the other session is over too: the API says 401
+  const status = await page.evaluate(async (t) => (await fetch('/system/status', { headers: { Authorization: `Bearer ${t}` } })).status, other);
+  assert.equal(status, 401, 'the other session was signed out');
   watch.allow(/\/system\/status/, [401]);
   await signIn(NEW_PASSWORD);
   await page.waitForURL((u) => ['/store', '/installed'].includes(u.pathname));
 });
 
 step('phone', 'phone layout: no sideways scrolling, navigation reachable', ['login'], async () => {
+  await freshStart('/store');
   await page.setViewportSize(PHONE);
   for (const [path, name] of [['/store', 'phone-store'], ['/installed', 'phone-installed'], ['/activity', 'phone-activity'], ['/settings', 'phone-settings']]) {
     await page.goto(path);
@@ -340,6 +367,7 @@ step('phone', 'phone layout: no sideways scrolling, navigation reachable', ['log
 });
 
 step('keyboard', 'keyboard: skip link first, then the navigation, focus follows the page', ['login'], async () => {
+  await freshStart('/store');
   await page.goto('/store');
   await page.locator('main h1').waitFor();
   await page.keyboard.press('Tab');

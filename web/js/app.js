@@ -90,6 +90,11 @@ function render() {
     onCleanup: (fn) => cleanups.push(fn),
     navigate,
   };
+  // a message from the previous page (e.g. "X was purged"); login shows its own
+  if (!route || route.view !== loginView) {
+    const f = takeFlash();
+    if (f) main.append(h('p.notice', { 'data-tone': f.tone, role: 'status' }, f.text));
+  }
   try {
     (route ? route.view : notFound)(ctx);
   } catch (e) {
@@ -159,7 +164,7 @@ export function sessionGone(message) {
 document.addEventListener('click', (ev) => {
   if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
   const a = ev.target.closest('a[href]');
-  if (!a || a.target || a.hasAttribute('download')) return;
+  if (!a || a.target || a.hasAttribute('download') || a.getAttribute('href').startsWith('#')) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || a.hasAttribute('data-external')) return;
   ev.preventDefault();
