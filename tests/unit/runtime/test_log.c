@@ -95,6 +95,34 @@ static void test_timestamps(void **state)
         }
 }
 
+static void listen(void *userdata, const char *line, size_t len)
+{
+        collect(line, len, userdata);
+}
+
+static void test_listener(void **state)
+{
+        struct runtime_log *l;
+        struct runtime_log_stream st = {0};
+        struct lines got = {0};
+
+        assert_int_equal(runtime_log_open(NULL, "pup", NULL, &l), 0);
+        runtime_log_append(l, 0, "s", NULL, "before", 6);
+        runtime_log_set_listener(l, listen, &got);
+        runtime_log_append(l, 0, "s", NULL, "one", 3);
+        runtime_log_feed(l, &st, 0, "svc", "stderr", "two\nthr", 8, false);
+        assert_int_equal(got.n, 2);
+        /* the listener gets each line as written to the file, newline included */
+        assert_string_equal(got.v[0], TS0 " s: one\n");
+        assert_string_equal(got.v[1], TS0 " svc[stderr]: two\n");
+        runtime_log_set_listener(l, NULL, NULL);
+        runtime_log_feed(l, &st, 0, "svc", "stderr", "ee\n", 3, false);
+        assert_int_equal(got.n, 2);
+        lines_free(&got);
+        runtime_log_stream_done(&st);
+        runtime_log_free(l);
+}
+
 static void test_tail_limits(void **state)
 {
         struct runtime_log_limits lim = {.tail_lines = 3, .tail_bytes = 200};
@@ -262,13 +290,10 @@ static void test_bad_args(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_format_and_tail),
-            cmocka_unit_test(test_timestamps),
-            cmocka_unit_test(test_tail_limits),
-            cmocka_unit_test(test_split_long_lines),
-            cmocka_unit_test(test_feed),
-            cmocka_unit_test(test_rotation),
-            cmocka_unit_test(test_disk_errors_counted),
+            cmocka_unit_test(test_format_and_tail),  cmocka_unit_test(test_timestamps),
+            cmocka_unit_test(test_tail_limits),      cmocka_unit_test(test_listener),
+            cmocka_unit_test(test_split_long_lines), cmocka_unit_test(test_feed),
+            cmocka_unit_test(test_rotation),         cmocka_unit_test(test_disk_errors_counted),
             cmocka_unit_test(test_bad_args),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
