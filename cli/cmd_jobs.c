@@ -249,9 +249,10 @@ int cmd_jobs_follow(struct dbx_client *c, const char *job_id, bool quiet, json_t
                                 json_decref(m);
                                 break;
                         }
-                        show_record(pb, rec);
                         if (status_is_final(jstr(rec, "status")))
-                                final = json_incref(rec);
+                                final = json_incref(rec); /* over already: no bar */
+                        else
+                                show_record(pb, rec);
                 } else if (streq(type, "progress") && streq(jstr(u, "actionID"), job_id)) {
                         if (pb)
                                 progress_update(

@@ -1,10 +1,13 @@
 """dbx jobs: the table, JSON, show, wait (progress lines and the final
 line), log (-f), cancel, clear, id prefixes and bad ids."""
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
+from harness import DBX, SAN_ENV
 from jobs_util import Api
 
 
@@ -109,3 +112,20 @@ def test_cancel_clear_and_bad_ids(daemon, api):
     assert r.returncode == 2 and "unknown subcommand" in r.stderr
     r = daemon.dbx("jobs", "clear", "--older-than", "x")
     assert r.returncode == 2 and "number of days" in r.stderr
+
+
+def test_follow_over_tcp_with_a_session(daemon, api, tmp_path):
+    """dbx's WebSocket client over TCP: the session token goes in ?token=."""
+    token = daemon.login()
+    jid = api.submit(key="tcp", steps=3, step_ms=100)
+    env = dict(os.environ, **SAN_ENV, HOME=str(tmp_path))  # no stored dbx login
+    r = subprocess.run([DBX, "--url", daemon.url, "--token", token, "jobs", "wait", jid],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Test job: completed in %s\n" % r.stdout.split(" in ")[1].strip()
+    # without a session the socket is refused with the API's message
+    other = api.submit(key="tcp", steps=1)
+    r = subprocess.run([DBX, "--url", daemon.url, "jobs", "wait", other],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 2
+    assert r.stderr.startswith("dbx: ") and r.stdout == ""
