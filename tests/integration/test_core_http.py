@@ -31,9 +31,16 @@ def test_head_answers_like_get(daemon):
 
 
 def test_404_body(daemon):
-    r = daemon.get("/no/such/route")
+    # paths under the API's first segments are the API's: a JSON 404
+    r = daemon.get("/system/no-such-route")
     assert r.status_code == 404
-    assert r.json() == {"error": {"code": 404, "message": "no such route: GET /no/such/route"}}
+    assert r.json() == {"error": {"code": 404,
+                                  "message": "no such route: GET /system/no-such-route"}}
+    r = daemon.request("DELETE", "/no/such/route")
+    assert r.status_code == 405 and r.json()["error"]["code"] == 405
+    # any other GET is the panel's (a single-page app routes on the client)
+    r = daemon.get("/no/such/route")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
 
 
 def test_405_with_allow(daemon):
@@ -50,6 +57,7 @@ def test_ws_path_without_slash_redirects(daemon):
 
 
 def test_400_malformed_json(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     r = daemon.post("/test/echo", data=b'{"a": ')
     assert r.status_code == 400
     msg = r.json()["error"]["message"]
@@ -58,6 +66,7 @@ def test_400_malformed_json(daemon):
 
 
 def test_400_empty_and_wrong_type(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     r = daemon.post("/test/echo", data=b"")
     assert r.status_code == 400
     assert "empty body" in r.json()["error"]["message"]
@@ -67,6 +76,7 @@ def test_400_empty_and_wrong_type(daemon):
 
 
 def test_400_too_deep(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     body = '{"a":' * 40 + "1" + "}" * 40
     r = daemon.post("/test/echo", data=body)
     assert r.status_code == 400
@@ -74,11 +84,13 @@ def test_400_too_deep(daemon):
 
 
 def test_echo_ok_and_unicode(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     r = daemon.post("/test/echo", json={"name": "ÐogeBox ✓", "n": [1, 2]})
     assert r.status_code == 200 and r.json() == {"name": "ÐogeBox ✓", "n": [1, 2]}
 
 
 def test_413_content_length(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     r = daemon.post("/test/echo", data=b"x" * (1024 * 1024 + 1))
     assert r.status_code == 413
     assert "at most 1048576 bytes" in r.json()["error"]["message"]
