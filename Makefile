@@ -9,7 +9,7 @@ PREFIX     ?= /usr/local
 PY         := /usr/bin/python3
 SRC_FILES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test-deps run test unit integration asan format format-check install clean bench fuzz
+.PHONY: all deps test-deps run test unit integration e2e asan format format-check install clean bench fuzz
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -54,8 +54,12 @@ integration: asan all
 test: test-deps all asan
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) e2e
 	$(MAKE) fuzz
 	$(MAKE) format-check
+
+e2e: asan
+	DBX_BUILD=$(CURDIR)/$(ASAN_BUILD) ./tests/e2e/run
 
 fuzz:
 	@./tests/fuzz/run-all $(CURDIR)
