@@ -424,8 +424,8 @@ void job_progress(struct job *job, int percent, const char *step, const char *fm
 
 void job_log(struct job *job, const char *fmt, ...)
 {
-        if (!job)
-                return;
+        if (!job || job->finished)
+                return; /* after the outcome line nothing more is written */
         va_list ap;
         va_start(ap, fmt);
         char *text = NULL;

@@ -393,7 +393,9 @@ static void test_failure_and_double_done(void **state)
         drain(f);
         struct job *ja = m[0].job;
         job_done(ja, -EIO, "download failed: checksum mismatch");
-        job_done(ja, 0, NULL); /* ignored: still valid until the callback returns */
+        job_done(ja, 0, NULL);   /* ignored: still valid until the callback returns */
+        job_log(ja, "too late"); /* ignored too: the outcome was the last line */
+        job_progress(ja, 99, "late", "too late");
         job_done(m[1].job, -ENOSPC, NULL);
         drain(f);
         struct store_job r = get(f, a);
@@ -413,6 +415,7 @@ static void test_failure_and_double_done(void **state)
         _cleanup_free_ char *log = read_log(f, a);
         assert_non_null(strstr(log, "Job failed after "));
         assert_non_null(strstr(log, ": download failed: checksum mismatch\n"));
+        assert_null(strstr(log, "too late"));
 }
 
 static void test_sync_done_in_run(void **state)
