@@ -135,6 +135,17 @@ void api_start(struct api_ctx *ctx)
 #endif
 }
 
+void api_shutdown(struct api_ctx *ctx, void (*done)(void *ud), void *ud)
+{
+#ifdef HAVE_ROUTES_PUPS
+        if (ctx->pups) {
+                pups_shutdown(ctx->pups, done, ud);
+                return;
+        }
+#endif
+        done(ud);
+}
+
 struct api_ctx *api_free(struct api_ctx *ctx)
 {
         if (!ctx)

@@ -52,6 +52,8 @@ int api_new(sd_event *e, struct store *store, const struct api_options *opts, st
 struct api_ctx *api_free(struct api_ctx *ctx);
 /* Once the daemon listens: reconcile pups and start those that should run. */
 void api_start(struct api_ctx *ctx);
+/* Begin stopping (pups get a short grace); done(ud) runs once, on the loop. */
+void api_shutdown(struct api_ctx *ctx, void (*done)(void *ud), void *ud);
 /* The http_dispatch_fn given to the HTTP server; userdata is the ctx. */
 void api_dispatch(struct api_req *req, void *userdata);
 int api_route(struct api_ctx *ctx, const char *method, const char *pattern, api_handler h,

@@ -151,11 +151,26 @@ static int prepare_data_dir(const char *dir)
         return 0;
 }
 
+static void on_pups_stopped(void *userdata)
+{
+        sd_event_exit(userdata, 0);
+}
+
+/* Stop: pups get SIGTERM and a short grace (they are killed after it, so
+ * the daemon exits within its 5 s promise), then the loop ends. A second
+ * signal ends it at once. */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+        struct api_ctx **api = userdata;
+        static bool stopping;
+        sd_event *e = sd_event_source_get_event(s);
         log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+        if (stopping || !*api)
+                return sd_event_exit(e, 0);
+        stopping = true;
         sd_notify(0, "STOPPING=1");
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        api_shutdown(*api, on_pups_stopped, e);
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -202,8 +217,8 @@ int main(int argc, char **argv)
         r = sd_event_default(&event);
         if (r < 0)
                 goto out;
-        sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+        sd_event_add_signal(event, NULL, SIGTERM, on_signal, &api);
+        sd_event_add_signal(event, NULL, SIGINT, on_signal, &api);
         sd_event_set_watchdog(event, true); /* WATCHDOG=1 pings when WATCHDOG_USEC is set */
 
         r = workpool_new(event, WORKERS, &pool);

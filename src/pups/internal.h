@@ -63,7 +63,15 @@ struct pups {
         struct pup *list;
         size_t n;
         sd_event_source *stats_timer;
+        /* daemon shutdown */
+        bool shutting_down;
+        void (*shutdown_done)(void *ud);
+        void *shutdown_ud;
+        sd_event_source *shutdown_timer;
 };
+
+/* run.c: the shutdown completes when this finds nothing running */
+void pups_shutdown_check(struct pups *p);
 
 /* pups.c */
 int pup_persist(struct pups *p, struct pup *pup);

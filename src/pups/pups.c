@@ -354,6 +354,7 @@ struct pups *pups_free(struct pups *p)
         if (!p)
                 return NULL;
         sd_event_source_disable_unref(p->stats_timer);
+        sd_event_source_disable_unref(p->shutdown_timer);
         while (p->list)
                 pup_unlink_free(p, p->list);
         free(p->data_dir);

@@ -57,6 +57,12 @@ struct pups *pups_free(struct pups *p);
  * the pups that should run. */
 int pups_reconcile(struct pups *p);
 
+#define PUPS_SHUTDOWN_GRACE_MS 3000 /* SIGTERM → SIGKILL when the daemon stops */
+/* The daemon is stopping: stop every sandbox (SIGTERM, then SIGKILL after
+ * PUPS_SHUTDOWN_GRACE_MS) without changing what should run at the next
+ * start; done(ud) is called once, on the loop, when all are down. */
+void pups_shutdown(struct pups *p, void (*done)(void *ud), void *ud);
+
 size_t pups_count(struct pups *p);
 struct pup *pups_find(struct pups *p, const char *id_or_name);
 

@@ -196,6 +196,10 @@ static void on_sandbox_event(struct sandbox *sb, const struct sandbox_event *ev,
         case SANDBOX_EVENT_STOPPED: {
                 bool was_starting = pup->status == PUP_STARTING;
                 pup->status = PUP_STOPPED;
+                if (p->shutting_down) {
+                        pups_shutdown_check(p);
+                        return;
+                }
                 if (ev->reason == SANDBOX_STOPPED_SETUP_FAILED)
                         snprintf(pup->last_exit, sizeof(pup->last_exit),
                                  "the sandbox could not be set up: %s",
@@ -363,4 +367,48 @@ json_t *pups_log_tail(struct pups *p, struct pup *pup, size_t max)
         if (l)
                 runtime_log_tail(l, MIN(max, (size_t)PUPS_LOG_TAIL_MAX), tail_line, a);
         return a;
+}
+
+static size_t running_count(struct pups *p)
+{
+        size_t n = 0;
+        for (struct pup *pup = p->list; pup; pup = pup->next)
+                n += pup->sb && sandbox_is_running(pup->sb);
+        return n;
+}
+
+void pups_shutdown_check(struct pups *p)
+{
+        if (!p->shutting_down || !p->shutdown_done || running_count(p) > 0)
+                return;
+        void (*done)(void *) = p->shutdown_done;
+        p->shutdown_done = NULL;
+        p->shutdown_timer = sd_event_source_disable_unref(p->shutdown_timer);
+        done(p->shutdown_ud);
+}
+
+static int on_shutdown_timer(sd_event_source *s, uint64_t usec, void *ud)
+{
+        struct pups *p = ud;
+        for (struct pup *pup = p->list; pup; pup = pup->next)
+                if (pup->sb && sandbox_is_running(pup->sb))
+                        sandbox_kill(pup->sb);
+        return 0;
+}
+
+void pups_shutdown(struct pups *p, void (*done)(void *ud), void *ud)
+{
+        p->shutting_down = true;
+        p->shutdown_done = done;
+        p->shutdown_ud = ud;
+        for (struct pup *pup = p->list; pup; pup = pup->next) {
+                pup->want_running = false;
+                if (pup->sb && sandbox_is_running(pup->sb))
+                        sandbox_stop(pup->sb);
+        }
+        uint64_t now;
+        sd_event_now(p->cfg.event, CLOCK_MONOTONIC, &now);
+        sd_event_add_time(p->cfg.event, &p->shutdown_timer, CLOCK_MONOTONIC,
+                          now + PUPS_SHUTDOWN_GRACE_MS * 1000ULL, 10000, on_shutdown_timer, p);
+        pups_shutdown_check(p);
 }
