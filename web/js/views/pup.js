@@ -106,15 +106,17 @@ export function pupView(ctx) {
       if (typeof line.progress === 'number') setProgress(bar, line.progress);
       if (line.msg) text.textContent = `${label}: ${line.msg}`;
     }));
-    offs.push(live.on('jobs', (ev) => {
-      if (!ev || !ev.job || ev.job.id !== jobId) return;
-      const j = ev.job;
+    let over = false;
+    const onJob = (j) => {
+      if (over) return;
       if (typeof j.progress === 'number') setProgress(bar, j.progress);
       if (j.status === 'completed') {
+        over = true;
         replace(actionStatus, h('p.notice', { 'data-tone': 'ok' }, `${label}: done.`));
         announce(`${label}: done`);
         end();
       } else if (j.status === 'failed' || j.status === 'cancelled' || j.status === 'orphaned') {
+        over = true;
         const lv = logViewer('job', jobId, { title: `${label} job log`, short: true });
         closers.push(() => lv.close());
         replace(actionStatus, h('div.section',
@@ -122,7 +124,10 @@ export function pupView(ctx) {
           h('h3', 'Job log'), lv));
         end();
       }
-    }));
+    };
+    offs.push(live.on('jobs', (ev) => { if (ev && ev.job && ev.job.id === jobId) onJob(ev.job); }));
+    // the job may have finished before the HTTP answer arrived
+    if (live.jobs.has(jobId)) onJob(live.jobs.get(jobId));
   }
 
   async function act(action, label) {

@@ -316,6 +316,11 @@ function installProgress(jobId, sourceId, name, version, onDone) {
   offs.push(live.on('pups', check));
   offs.push(live.on('stats', check));
   check();
+  // the job may have failed before the HTTP answer arrived
+  const j0 = jobId && live.jobs.get(jobId);
+  if (j0 && ['failed', 'cancelled', 'orphaned'].includes(j0.status)) {
+    fail(j0.errorMessage || j0.summaryMessage || `The install job ${j0.status}.`);
+  }
 
   function stop() {
     for (const off of offs.splice(0)) off();
