@@ -8,8 +8,6 @@
 #include <unistd.h>
 #include "cli/client.h"
 #include "cli/commands.h"
-#include "cli/progress.h"
-#include "cli/wsclient.h"
 #include "core/macro.h"
 
 #define WAIT_POLL_MS 150       /* job polling period */
@@ -30,131 +28,19 @@ static void sleep_ms(long ms)
         nanosleep(&ts, NULL);
 }
 
-static bool job_over(const char *status)
-{
-        return status && (streq(status, "completed") || streq(status, "failed") ||
-                          streq(status, "cancelled") || streq(status, "orphaned"));
-}
-
-/* The final line (or JSON) for a finished job record; 0 if it completed. */
-static int report(struct dbx_client *c, const char *job_id, json_t *rec)
-{
-        const char *status = json_string_value(json_object_get(rec, "status"));
-        int r = streq(status, "completed") ? 0 : -EIO;
-        if (c->json) {
-                char *s = json_dumps(rec, JSON_INDENT(2));
-                puts(s);
-                free(s);
-        } else if (r < 0) {
-                const char *e = json_string_value(json_object_get(rec, "errorMessage"));
-                fprintf(stderr, "dbx: %s %s: %s\n",
-                        json_string_value(json_object_get(rec, "displayName")), status,
-                        e && e[0] ? e : "(no reason given)");
-                fprintf(stderr, "dbx: the job log: dbx jobs log %s\n", job_id);
-        } else {
-                printf("%s: done\n", json_string_value(json_object_get(rec, "displayName")));
-        }
-        return r;
-}
-
-static int get_job(struct dbx_client *c, const char *job_id, json_t **ret)
-{
-        _cleanup_free_ char *path = xasprintf("/jobs/%s", job_id);
-        json_t *j = NULL;
-        if (client_call(c, "GET", path, NULL, &j) < 0)
-                return -EIO;
-        json_t *rec = json_object_get(j, "job") ? json_object_get(j, "job") : j;
-        *ret = json_incref(rec);
-        json_decref(j);
-        return 0;
-}
-
-/* Follow a job until it ends, with a live progress bar fed by the jobs
- * WebSocket (ws may be NULL: then by polling). Returns 0 if it completed. */
-static int wait_job(struct dbx_client *c, struct wsclient *ws, const char *job_id)
-{
-        struct progress *bar = c->json ? NULL : progress_new(stdout, -1);
-        int r = -ETIMEDOUT;
-        for (long waited = 0; waited < WAIT_MAX_S * 1000L;) {
-                json_t *m = NULL;
-                int rr = ws ? wsclient_recv_json(ws, 1000, &m) : -ETIMEDOUT;
-                if (rr < 0 && rr != -ETIMEDOUT && ws) {
-                        ws = NULL; /* the socket broke: poll from now on */
-                        continue;
-                }
-                if (m) {
-                        const char *type = json_string_value(json_object_get(m, "type"));
-                        const char *id = json_string_value(json_object_get(m, "id"));
-                        json_t *u = json_object_get(m, "update");
-                        if (type && streq(type, "progress") && id && streq(id, job_id)) {
-                                if (bar)
-                                        progress_update(
-                                            bar,
-                                            (int)json_integer_value(json_object_get(u, "progress")),
-                                            json_string_value(json_object_get(u, "step")),
-                                            json_string_value(json_object_get(u, "msg")));
-                        } else if (type && !strncmp(type, "job:", 4) &&
-                                   streq(json_string_value(json_object_get(u, "id")) ?: "",
-                                         job_id) &&
-                                   job_over(json_string_value(json_object_get(u, "status")))) {
-                                progress_free(bar);
-                                bar = NULL;
-                                r = report(c, job_id, u);
-                                json_decref(m);
-                                return r;
-                        }
-                        json_decref(m);
-                        continue;
-                }
-                /* quiet for a second (or no socket): ask directly */
-                json_t *rec = NULL;
-                if (get_job(c, job_id, &rec) < 0)
-                        break;
-                const char *status = json_string_value(json_object_get(rec, "status"));
-                if (job_over(status)) {
-                        progress_free(bar);
-                        bar = NULL;
-                        r = report(c, job_id, rec);
-                        json_decref(rec);
-                        return r;
-                }
-                if (bar)
-                        progress_update(
-                            bar, (int)json_integer_value(json_object_get(rec, "progress")), NULL,
-                            json_string_value(json_object_get(rec, "summaryMessage")));
-                json_decref(rec);
-                if (!ws) {
-                        sleep_ms(WAIT_POLL_MS);
-                        waited += WAIT_POLL_MS;
-                } else {
-                        waited += 1000;
-                }
-        }
-        progress_free(bar);
-        if (r == -ETIMEDOUT)
-                fprintf(stderr, "dbx: gave up waiting for job %s\n", job_id);
-        return r;
-}
-
+/* Submit a job and, unless told not to, follow it to its end with a live
+ * progress bar (cmd_jobs_follow: /ws/jobs, polling as a fallback). */
 static int submit_and_wait(struct dbx_client *c, const char *method, const char *path, json_t *body,
                            bool wait)
 {
         json_t *j = NULL;
-        struct wsclient *ws = NULL;
-        char err[256];
-        /* listen before submitting, so no event can be missed */
-        if (wait && wsclient_connect(c, "/ws/jobs", &ws, err, sizeof(err)) < 0)
-                ws = NULL;
         int r = client_call(c, method, path, body, &j);
         json_decref(body);
-        if (r < 0) {
-                wsclient_free(ws);
+        if (r < 0)
                 return 1;
-        }
         const char *id = json_string_value(json_object_get(j, "id"));
         if (!id) {
                 json_decref(j);
-                wsclient_free(ws);
                 fprintf(stderr, "dbx: the daemon returned no job id\n");
                 return 1;
         }
@@ -164,9 +50,7 @@ static int submit_and_wait(struct dbx_client *c, const char *method, const char 
                 printf("%s\n", job);
                 return 0;
         }
-        r = wait_job(c, ws, job);
-        wsclient_free(ws);
-        return r == 0 ? 0 : 1;
+        return cmd_jobs_follow(c, job, false, NULL) == 0 ? 0 : 1;
 }
 
 /* SOURCE/NAME[@VERSION] */
@@ -383,7 +267,7 @@ static int cmd_config(struct dbx_client *c, int argc, char **argv)
         }
         _cleanup_free_ char *job = xstrdup(json_string_value(json_object_get(j, "id")) ?: "");
         json_decref(j);
-        return wait_job(c, NULL, job) == 0 ? 0 : 1;
+        return cmd_jobs_follow(c, job, false, NULL) == 0 ? 0 : 1;
 }
 
 static int print_lines(json_t *page)
