@@ -164,6 +164,9 @@ def test_dbx_status_and_version(daemon):
 def test_dbx_status_over_url(daemon):
     r = subprocess.run([DBX, "--url", daemon.url, "--json", "status"], capture_output=True,
                        text=True, timeout=30)
+    assert r.returncode == 1 and "needs a session" in r.stderr, r.stderr
+    r = subprocess.run([DBX, "--url", daemon.url, "--token", daemon.login(), "--json", "status"],
+                       capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["version"]
 

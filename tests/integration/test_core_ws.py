@@ -13,6 +13,7 @@ def ws_url(d, path):
 
 
 def test_state_socket_bootstrap_and_close(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     ws = websocket.create_connection(ws_url(daemon, "/ws/state/"), timeout=10)
     msg = json.loads(ws.recv())
     assert set(msg) == {"id", "seq", "ts", "error", "type", "update"}
@@ -39,6 +40,7 @@ def test_ping_pong(daemon):
 
 
 def test_broadcast_envelope_and_seq(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     ws = websocket.create_connection(ws_url(daemon, "/ws/state/"), timeout=10)
     ws.recv()
     assert daemon.post("/test/broadcast?n=3&size=10").status_code == 200
@@ -81,6 +83,7 @@ def raw_ws(port, path):
 
 
 def test_slow_client_is_cut_off_fast_client_is_not(daemon):
+    daemon.login()  # a non-open route over TCP needs a session
     slow = raw_ws(daemon.port, "/ws/state/")
     fast = websocket.create_connection(ws_url(daemon, "/ws/state/"), timeout=10)
     fast.recv()
