@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "cli/wsclient.h"
 #include "core/macro.h"
 
 #define WAIT_POLL_MS 150       /* job polling period */
@@ -20,12 +21,6 @@ static char *esc(const char *s)
         char *r = xstrdup(e);
         curl_free(e);
         return r;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
 }
 
 /* Submit a job and, unless told not to, follow it to its end with a live
@@ -309,30 +304,36 @@ static int cmd_logs(struct dbx_client *c, int argc, char **argv)
         if (client_call(c, "GET", path, NULL, &page) < 0)
                 return 1;
         print_lines(page);
+        const char *tok = json_string_value(json_object_get(page, "resumeToken"));
+        _cleanup_free_ char *resume = xstrdup(tok ? tok : "");
         json_decref(page);
         if (!follow)
                 return 0;
-        /* follow: poll for lines beyond what was shown */
-        _cleanup_free_ char *dl = xasprintf("/log/pup/%s/download", id);
-        size_t shown = 0;
-        char *raw = NULL;
-        long status = 0;
-        if (client_request(c, "GET", dl, NULL, &status, NULL, &raw) == 0) {
-                shown = strlen(raw);
-                free(raw);
+        /* follow: the live log socket, resuming exactly where the tail ended */
+        _cleanup_free_ char *wspath =
+            xasprintf("/ws/log/pup/%s%s%s", id, resume[0] ? "?resumeToken=" : "", resume);
+        struct wsclient *ws = NULL;
+        char err[256];
+        if (wsclient_connect(c, wspath, &ws, err, sizeof(err)) < 0) {
+                fprintf(stderr, "dbx: cannot follow the log: %s\n", err);
+                return 1;
         }
         for (;;) {
-                sleep_ms(LOGS_POLL_MS);
-                raw = NULL;
-                if (client_request(c, "GET", dl, NULL, &status, NULL, &raw) < 0)
+                json_t *m = NULL;
+                int r = wsclient_recv_json(ws, 60000, &m);
+                if (r == -ETIMEDOUT)
+                        continue;
+                if (r < 0) {
+                        fprintf(stderr, "dbx: the log stream ended\n");
+                        wsclient_free(ws);
                         return 1;
-                size_t len = strlen(raw);
-                if (len < shown)
-                        shown = 0; /* rotated */
-                fputs(raw + shown, stdout);
-                fflush(stdout);
-                shown = len;
-                free(raw);
+                }
+                const char *line = json_string_value(m);
+                if (line) {
+                        fputs(line, stdout);
+                        fflush(stdout);
+                }
+                json_decref(m);
         }
 }
 
