@@ -70,6 +70,18 @@ export function keepFocus(container, fn) {
   }
 }
 
+// A container is a labelled list only while it holds list items (an empty
+// state message inside role=list, or a label without a role, is invalid ARIA).
+export function listRole(el, on, label) {
+  if (on) {
+    el.setAttribute('role', 'list');
+    el.setAttribute('aria-label', label);
+  } else {
+    el.removeAttribute('role');
+    el.removeAttribute('aria-label');
+  }
+}
+
 let idSeq = 0;
 export function uid(prefix = 'id') {
   idSeq += 1;

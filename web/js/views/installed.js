@@ -1,7 +1,7 @@
 // Installed pups: each with its status (running, stopped, needs config,
 // needs dependencies, broken and why) and a start/stop button.
 
-import { h, replace, logoEl, keepFocus } from '/js/dom.js';
+import { h, replace, logoEl, keepFocus, listRole } from '/js/dom.js';
 import { post, enc } from '/js/api.js';
 import { live } from '/js/live.js';
 import { announce, pupStatus, statusBadge } from '/js/ui.js';
@@ -12,7 +12,7 @@ export function pupName(s) {
 
 export function installedView(ctx) {
   document.title = 'Installed pups — Dogebox';
-  const list = h('div.grid', { role: 'list', 'aria-label': 'Installed pups' });
+  const list = h('div.grid');
   const err = h('p.notice', { 'data-tone': 'bad', role: 'alert' });
   ctx.main.append(h('div.page-head', h('h1', 'Installed pups'),
     h('a.button', { href: '/store' }, 'Find pups in the store')), err, list);
@@ -25,9 +25,11 @@ export function installedView(ctx) {
     const states = Object.values(live.states).filter(Boolean)
       .sort((a, b) => pupName(a).localeCompare(pupName(b)));
     if (!states.length) {
+      listRole(list, false);
       replace(list, h('p.empty', 'No pups are installed yet. ', h('a', { href: '/store' }, 'Browse the store'), ' to install one.'));
       return;
     }
+    listRole(list, true, 'Installed pups');
     replace(list, states.map((s) => {
       const name = pupName(s);
       const st = pupStatus(s, live.stats[s.id], live.activeJobFor(s.id));

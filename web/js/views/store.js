@@ -3,7 +3,7 @@
 // gets; Install shows the dependency plan, then live progress to running
 // (or the reason it failed and the job's log).
 
-import { h, replace, uid, timeAgo, logoEl } from '/js/dom.js';
+import { h, replace, uid, timeAgo, logoEl, listRole } from '/js/dom.js';
 import { put, enc } from '/js/api.js';
 import { live } from '/js/live.js';
 import { loadCatalog, listPups, sortedVersions, allManifests, dependencyPlan } from '/js/catalog.js';
@@ -34,7 +34,7 @@ export function storeView(ctx) {
   const search = h('input', { type: 'search', id: searchId, placeholder: 'Name, description or interface', value: ctx.query.get('q') || '' });
   const refresh = h('button', { type: 'button' }, 'Refresh sources');
   const sourcesBox = h('ul.plain', { 'aria-label': 'Sources' });
-  const grid = h('div.grid', { role: 'list', 'aria-label': 'Pups' });
+  const grid = h('div.grid');
   const count = h('p.small.muted', { role: 'status' });
   const err = h('p.notice', { 'data-tone': 'bad', role: 'alert' });
   ctx.main.append(
@@ -73,6 +73,7 @@ export function storeView(ctx) {
         inst ? h('div.row', badge('Installed', 'ok')) : null);
     }));
     count.textContent = q ? `${shown.length} of ${pups.length} pups match “${search.value.trim()}”` : `${pups.length} pup${pups.length === 1 ? '' : 's'}`;
+    listRole(grid, shown.length > 0, 'Pups');
     if (pups.length && !shown.length) grid.append(h('p.empty', 'No pup matches your search.'));
   }
 
