@@ -19,12 +19,15 @@
 #include "core/workpool.h"
 #include "dbx-config.h"
 #include "keys/secure.h"
+#ifdef HAVE_ROUTES_SOURCES
+#include "sources/sources.h"
+#endif
 
 #define CONNECT_AUTHENTICATE "/authenticate.v1.AuthenticateService/Authenticate"
 /* Upstream's bootstrap job adds this source when none is given. */
 #define DEFAULT_SOURCE      "https://github.com/Dogebox-WG/pups.git"
 #define SSH_KEY_MAX         16384 /* an RSA-16384 public key is ~2.8 KB: room for comments */
-#define SOURCES_MAX         16    /* initial sources in POST /system/bootstrap */
+#define SETUP_SOURCES_MAX   16    /* initial sources in POST /system/bootstrap */
 #define SOURCE_LOCATION_MAX 2048
 #define REFLECTOR_FIELD_MAX 256
 #define SECRET_REPLY_MAX    1024 /* {"success":true,"seedPhrase":[24 words],"token":...} */
@@ -806,6 +809,47 @@ static bool printable(const char *s)
         return true;
 }
 
+#ifdef HAVE_ROUTES_SOURCES
+static void initial_source_added(void *userdata, int r, const char *source_id,
+                                 const struct dbx_error *err)
+{
+        _cleanup_free_ char *location = userdata;
+        if (r < 0)
+                log_warn("auth: initial source %s not added: %s", location,
+                         err && err->code ? err->message : strerror(-r));
+        else
+                log_info("auth: initial source %s added as %s", location, source_id);
+}
+#endif
+
+/* Hand the initial sources to the sources module (loaded in the
+ * background; a failure is logged, setup stays complete). They are also
+ * kept in the setting setup.initialSources. */
+static void add_initial_sources(struct api_ctx *ctx, json_t *sources)
+{
+#ifdef HAVE_ROUTES_SOURCES
+        size_t i;
+        json_t *v;
+        if (!ctx->sources)
+                return;
+        json_array_foreach(sources, i, v)
+        {
+                struct dbx_error err = {0};
+                struct sources_add_args args = {.location = json_string_value(v)};
+                char *loc = xstrdup(args.location);
+                int r = sources_add(ctx->sources, &args, initial_source_added, loc, &err);
+                if (r < 0) {
+                        if (r != -EEXIST)
+                                log_warn("auth: initial source %s not added: %s", loc, err.message);
+                        free(loc);
+                }
+        }
+#else
+        (void)ctx;
+        (void)sources;
+#endif
+}
+
 /* POST /system/bootstrap: finish setup. Synchronous here (no OS to
  * rebuild, no reboot), so there is no job: jobId is null. */
 static void post_bootstrap(struct api_ctx *ctx, struct api_req *req)
@@ -876,10 +920,10 @@ static void post_bootstrap(struct api_ctx *ctx, struct api_req *req)
         _cleanup_json_ json_t *sources = json_array();
         if (!src || json_is_null(src)) {
                 json_array_append_new(sources, json_string(DEFAULT_SOURCE));
-        } else if (!json_is_array(src) || json_array_size(src) > SOURCES_MAX) {
+        } else if (!json_is_array(src) || json_array_size(src) > SETUP_SOURCES_MAX) {
                 reply_error_h(req, 400, NULL,
                               "sources must be an array of at most %d source locations",
-                              SOURCES_MAX);
+                              SETUP_SOURCES_MAX);
                 return;
         } else {
                 size_t i;
@@ -932,6 +976,7 @@ static void post_bootstrap(struct api_ctx *ctx, struct api_req *req)
         }
         a->setup_done = true;
         log_info("auth: initial setup complete");
+        add_initial_sources(ctx, sources);
         pending_keys_catch_up(a);
         api_reply_json(req, 200, json_pack("{s:b,s:n}", "success", 1, "jobId"));
 }
