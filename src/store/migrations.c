@@ -55,6 +55,24 @@ const struct store_migration store_migrations[] = {
              " created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER) STRICT;"
              "CREATE INDEX jobs_status ON jobs(status, seq);"
              "CREATE INDEX jobs_finished ON jobs(finished_ms);"},
+    /* Pup sources (src/sources, docs/sources.md). Times are Unix ms.
+     * last_error/last_error_ms: the latest failed load (NULL once a load
+     * succeeds). source_catalogs: the last good catalog of each source as
+     * a JSON blob (src/sources/catalog.c, CATALOG_FORMAT), so it survives
+     * restarts and failed refreshes. */
+    {"sources", "CREATE TABLE sources ("
+                " id TEXT PRIMARY KEY NOT NULL,"
+                " kind TEXT NOT NULL CHECK (kind IN ('disk','git','http')),"
+                " location TEXT NOT NULL UNIQUE,"
+                " name TEXT NOT NULL, description TEXT NOT NULL,"
+                " pubkey TEXT,"
+                " added_ms INTEGER NOT NULL, last_ok_ms INTEGER,"
+                " last_error TEXT, last_error_ms INTEGER) STRICT;"
+                "CREATE TABLE source_catalogs ("
+                " source_id TEXT PRIMARY KEY NOT NULL"
+                "  REFERENCES sources(id) ON DELETE CASCADE,"
+                " format INTEGER NOT NULL, loaded_ms INTEGER NOT NULL,"
+                " catalog TEXT NOT NULL) STRICT;"},
 };
 
 const size_t store_migrations_n = sizeof(store_migrations) / sizeof(store_migrations[0]);

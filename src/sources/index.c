@@ -1,0 +1,526 @@
+/* The HTTP source index: parsing, validation into a catalog, signatures.
+ * The format is specified in docs/sources.md. */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include "core/json.h"
+#include "core/macro.h"
+#include "core/util.h"
+#include "sources/index.h"
+
+#define RENDER_MAX 64 /* how much of an offending string a message quotes */
+
+struct ictx {
+        struct dbx_errors *errs; /* fatal, index-level */
+        size_t n_errors;
+        struct catalog *cat;
+        size_t n_warnings;
+};
+
+static void fatal(struct ictx *x, const char *path, const char *fmt, ...) _printf_(3, 4);
+static void fatal(struct ictx *x, const char *path, const char *fmt, ...)
+{
+        char msg[DBX_ERROR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        x->n_errors++;
+        if (x->errs)
+                dbx_errors_add(x->errs, -EINVAL, path, "%s", msg);
+}
+
+static const char *type_name(const json_t *v)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                return "an object";
+        case JSON_ARRAY:
+                return "an array";
+        case JSON_STRING:
+                return "a string";
+        case JSON_INTEGER:
+        case JSON_REAL:
+                return "a number";
+        case JSON_TRUE:
+        case JSON_FALSE:
+                return "a boolean";
+        default:
+                return "null";
+        }
+}
+
+/* "text" cut to RENDER_MAX characters, for messages. */
+static const char *quote(const char *s, char *buf, size_t size)
+{
+        size_t n = strlen(s);
+        if (n > RENDER_MAX)
+                snprintf(buf, size, "\"%.*s...\"", RENDER_MAX, s);
+        else
+                snprintf(buf, size, "\"%s\"", s);
+        for (char *p = buf; *p; p++)
+                if ((unsigned char)*p < 0x20)
+                        *p = '?';
+        return buf;
+}
+
+static void check_keys(struct ictx *x, const json_t *obj, const char *path,
+                       const char *const *known, size_t n)
+{
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)obj, k, v)
+        {
+                bool ok = false;
+                for (size_t i = 0; i < n && !ok; i++)
+                        ok = streq(k, known[i]);
+                if (!ok && x->n_warnings++ < INDEX_WARNINGS_MAX) {
+                        char q[RENDER_MAX + 8];
+                        catalog_warn(x->cat, "%s%sunknown key %s is ignored", path,
+                                     *path ? ": " : "", quote(k, q, sizeof(q)));
+                }
+        }
+}
+
+bool index_source_id_valid(const char *id)
+{
+        size_t n = strlen(id);
+        if (n == 0 || n > MANIFEST_SOURCE_ID_MAX || !isalnum((unsigned char)id[0]))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)id[i];
+                if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+                        return false;
+        }
+        return true;
+}
+
+static bool is_hex_lower(const char *s, size_t n)
+{
+        if (strlen(s) != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+const char *index_logo_check(const char *logo)
+{
+        static const char *const types[] = {"image/png", "image/jpeg", "image/gif", "image/webp",
+                                            "image/svg+xml"};
+        if (strncmp(logo, "data:", 5) != 0)
+                return "is not a data: URL (data:image/png;base64,...)";
+        const char *p = logo + 5;
+        size_t i;
+        for (i = 0; i < ARRAY_SIZE(types); i++) {
+                size_t n = strlen(types[i]);
+                if (strncmp(p, types[i], n) == 0 && strncmp(p + n, ";base64,", 8) == 0) {
+                        p += n + 8;
+                        break;
+                }
+        }
+        if (i == ARRAY_SIZE(types))
+                return "must be data:image/{png,jpeg,gif,webp,svg+xml};base64,...";
+        size_t len = strlen(p);
+        if (len / 4 * 3 > INDEX_LOGO_MAX + 3)
+                return "is larger than 256 KiB";
+        if (len == 0)
+                return "is empty";
+        /* Decoding proves the payload is base64; the bytes are not kept. */
+        _cleanup_free_ unsigned char *bin = xmalloc(len / 4 * 3 + 3);
+        size_t bin_len;
+        if (sodium_base642bin(bin, len / 4 * 3 + 3, p, len, NULL, &bin_len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0)
+                return "is not valid base64";
+        if (bin_len > INDEX_LOGO_MAX)
+                return "is larger than 256 KiB";
+        return NULL;
+}
+
+/* An archive URL: absolute http(s) or relative to the index. */
+static const char *url_check(const char *u)
+{
+        size_t n = strlen(u);
+        if (n == 0)
+                return "is empty";
+        if (n > INDEX_URL_MAX)
+                return "is longer than 2048 characters";
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f || u[i] == '\\')
+                        return "contains spaces, control characters or backslashes";
+        const char *colon = strchr(u, ':'), *slash = strchr(u, '/');
+        if (colon && (!slash || colon < slash)) {
+                if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+                        return "must be an http(s):// URL or a path relative to the index";
+                if (u[strlen(strncmp(u, "https", 5) == 0 ? "https://" : "http://")] == '\0')
+                        return "has no host";
+        } else if (u[0] == '/' && u[1] == '/')
+                return "must not be scheme-relative (//host/...)";
+        return NULL;
+}
+
+static void parse_archive(struct ictx *x, struct catalog_version *v, const json_t *a)
+{
+        static const char *const keys[] = {"url", "sha256", "size"};
+        char q[RENDER_MAX + 8];
+        if (!json_is_object(a)) {
+                catalog_version_error(v, "archive",
+                                      "%s is not an archive ({\"url\", \"sha256\", "
+                                      "\"size\"})",
+                                      a ? type_name(a) : "nothing");
+                return;
+        }
+        check_keys(x, a, "archive", keys, ARRAY_SIZE(keys));
+        const json_t *url = json_object_get(a, "url"), *sha = json_object_get(a, "sha256"),
+                     *size = json_object_get(a, "size");
+        const char *why;
+        if (!json_is_string(url))
+                catalog_version_error(v, "archive.url", "%s where a URL is expected",
+                                      url ? type_name(url) : "nothing");
+        else if ((why = url_check(json_string_value(url))))
+                catalog_version_error(v, "archive.url", "%s %s",
+                                      quote(json_string_value(url), q, sizeof(q)), why);
+        else
+                v->archive_url = xstrdup(json_string_value(url));
+        if (!json_is_string(sha))
+                catalog_version_error(v, "archive.sha256",
+                                      "%s where 64 lowercase hex characters are expected",
+                                      sha ? type_name(sha) : "nothing");
+        else if (!is_hex_lower(json_string_value(sha), CATALOG_SHA256_HEX))
+                catalog_version_error(v, "archive.sha256",
+                                      "%s is not a SHA-256 (64 lowercase hex characters)",
+                                      quote(json_string_value(sha), q, sizeof(q)));
+        else
+                memcpy(v->archive_sha256, json_string_value(sha), CATALOG_SHA256_HEX + 1);
+        if (!json_is_integer(size))
+                catalog_version_error(v, "archive.size", "%s where a byte count is expected",
+                                      size ? type_name(size) : "nothing");
+        else if (json_integer_value(size) < 1 ||
+                 (unsigned long long)json_integer_value(size) > INDEX_ARCHIVE_SIZE_MAX)
+                catalog_version_error(v, "archive.size",
+                                      "%lld is not a usable size (1 to %llu bytes)",
+                                      (long long)json_integer_value(size),
+                                      (unsigned long long)INDEX_ARCHIVE_SIZE_MAX);
+        else
+                v->archive_size = (uint64_t)json_integer_value(size);
+}
+
+static void parse_version(struct ictx *x, const char *pup, const json_t *e, const char *path)
+{
+        static const char *const keys[] = {"version", "manifest", "logo", "archive"};
+        char q[RENDER_MAX + 8], q2[RENDER_MAX + 8];
+        const char *ver = json_string_value(json_object_get(e, "version"));
+        struct catalog_version *v = catalog_add(x->cat, pup, ver);
+        if (!v) {
+                fatal(x, path, "more than %d versions in one index", CATALOG_VERSIONS_MAX);
+                return;
+        }
+        v->valid = true;
+        check_keys(x, e, path, keys, ARRAY_SIZE(keys));
+        if (!v->has_semver) {
+                struct dbx_error err = {0};
+                semver_parse(ver, 0, &v->semver, &err);
+                catalog_version_error(v, "version", "%s", err.message);
+        }
+
+        const json_t *mj = json_object_get(e, "manifest");
+        if (!json_is_object(mj)) {
+                catalog_version_error(v, "manifest", "%s where the pup's manifest is expected",
+                                      mj ? type_name(mj) : "nothing");
+        } else {
+                struct dbx_errors errs = {0};
+                struct manifest *m = NULL;
+                if (manifest_parse_json(mj, &m, &errs, NULL) < 0) {
+                        catalog_version_errors(v, &errs, "manifest");
+                } else {
+                        if (!streq(m->meta.name, pup))
+                                catalog_version_error(v, "manifest.meta.name",
+                                                      "%s does not match the pup it is listed "
+                                                      "under (%s)",
+                                                      quote(m->meta.name, q, sizeof(q)),
+                                                      quote(pup, q2, sizeof(q2)));
+                        if (!streq(m->meta.version, ver))
+                                catalog_version_error(v, "manifest.meta.version",
+                                                      "%s does not match the version it is "
+                                                      "listed as (%s)",
+                                                      quote(m->meta.version, q, sizeof(q)),
+                                                      quote(ver, q2, sizeof(q2)));
+                        if (v->valid) {
+                                json_t *out = manifest_to_json(m);
+                                v->manifest_json = json_dumps(out, JSON_COMPACT);
+                                json_decref(out);
+                        }
+                }
+                manifest_free(m);
+                dbx_errors_free(&errs);
+        }
+
+        const json_t *logo = json_object_get(e, "logo");
+        if (logo && !json_is_null(logo)) {
+                const char *why;
+                if (!json_is_string(logo))
+                        catalog_version_error(v, "logo", "%s where a data: URL is expected",
+                                              type_name(logo));
+                else if (json_string_length(logo) > 0) {
+                        if ((why = index_logo_check(json_string_value(logo))))
+                                catalog_version_error(v, "logo", "%s", why);
+                        else
+                                v->logo = xstrdup(json_string_value(logo));
+                }
+        }
+        parse_archive(x, v, json_object_get(e, "archive"));
+        if (!v->valid) {
+                free(v->manifest_json);
+                v->manifest_json = NULL;
+        }
+}
+
+static void parse_pup(struct ictx *x, const json_t *p, size_t idx)
+{
+        static const char *const keys[] = {"name", "versions"};
+        char path[64], vpath[96], q[RENDER_MAX + 8];
+        snprintf(path, sizeof(path), "pups[%zu]", idx);
+        if (!json_is_object(p)) {
+                fatal(x, path, "%s where a pup ({\"name\", \"versions\"}) is expected",
+                      type_name(p));
+                return;
+        }
+        check_keys(x, p, path, keys, ARRAY_SIZE(keys));
+        const json_t *name = json_object_get(p, "name"), *vs = json_object_get(p, "versions");
+        const char *n = json_string_value(name);
+        if (!n) {
+                snprintf(vpath, sizeof(vpath), "%s.name", path);
+                fatal(x, vpath, "%s where the pup's name is expected",
+                      name ? type_name(name) : "nothing");
+        } else if (!*n || strlen(n) > MANIFEST_LABEL_MAX) {
+                snprintf(vpath, sizeof(vpath), "%s.name", path);
+                fatal(x, vpath, "%s is not a pup name (1-%d characters)", quote(n, q, sizeof(q)),
+                      MANIFEST_LABEL_MAX);
+                n = NULL;
+        }
+        if (!json_is_array(vs)) {
+                snprintf(vpath, sizeof(vpath), "%s.versions", path);
+                fatal(x, vpath, "%s where an array of versions is expected",
+                      vs ? type_name(vs) : "nothing");
+                return;
+        }
+        if (json_array_size(vs) > INDEX_VERSIONS_MAX) {
+                snprintf(vpath, sizeof(vpath), "%s.versions", path);
+                fatal(x, vpath, "%zu versions: at most %d are allowed per pup", json_array_size(vs),
+                      INDEX_VERSIONS_MAX);
+                return;
+        }
+        _cleanup_json_ json_t *seen = json_object(); /* version -> index, for duplicates */
+        size_t i;
+        json_t *e;
+        json_array_foreach(vs, i, e)
+        {
+                snprintf(vpath, sizeof(vpath), "%s.versions[%zu]", path, i);
+                const json_t *ver = json_object_get(e, "version");
+                if (!json_is_object(e)) {
+                        fatal(x, vpath,
+                              "%s where a version ({\"version\", \"manifest\", ...}) is "
+                              "expected",
+                              type_name(e));
+                        continue;
+                }
+                if (!json_is_string(ver) || json_string_length(ver) == 0 ||
+                    json_string_length(ver) > SEMVER_MAX_LEN) {
+                        char vp[128];
+                        snprintf(vp, sizeof(vp), "%s.version", vpath);
+                        fatal(x, vp, "%s where a version string (1-%d characters) is expected",
+                              ver ? type_name(ver) : "nothing", SEMVER_MAX_LEN);
+                        continue;
+                }
+                json_t *prev = json_object_get(seen, json_string_value(ver));
+                if (prev) {
+                        char vp[128];
+                        snprintf(vp, sizeof(vp), "%s.version", vpath);
+                        fatal(x, vp, "%s is listed twice (also at versions[%lld])",
+                              quote(json_string_value(ver), q, sizeof(q)),
+                              (long long)json_integer_value(prev));
+                        continue;
+                }
+                json_object_set_new(seen, json_string_value(ver), json_integer((json_int_t)i));
+                if (n)
+                        parse_version(x, n, e, vpath);
+        }
+}
+
+int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pubkey,
+                struct dbx_errors *errs)
+{
+        static const char *const keys[] = {"dogeboxIndex", "id",        "name",
+                                           "description",  "publicKey", "pups"};
+        _cleanup_json_ json_t *root = NULL;
+        _cleanup_catalog_ struct catalog *cat = NULL;
+        struct dbx_error err = {0};
+        struct ictx x = {.errs = errs};
+        char q[RENDER_MAX + 8];
+        int r;
+
+        if (len > INDEX_SIZE_MAX) {
+                if (errs)
+                        dbx_errors_add(errs, -E2BIG, "",
+                                       "the index is %zu bytes, at most %u are allowed", len,
+                                       INDEX_SIZE_MAX);
+                return -E2BIG;
+        }
+        r = json_parse_bounded(buf, len, INDEX_DEPTH_MAX, false, &root, &err);
+        if (r < 0) {
+                if (errs)
+                        dbx_errors_add(errs, r, "", "the index is not usable JSON: %s",
+                                       err.message);
+                return r == -E2BIG ? -E2BIG : -EINVAL;
+        }
+        if (!json_is_object(root)) {
+                fatal(&x, "", "the index is %s, a JSON object is expected", type_name(root));
+                return -EINVAL;
+        }
+        cat = x.cat = catalog_new();
+        check_keys(&x, root, "", keys, ARRAY_SIZE(keys));
+
+        const json_t *fmt = json_object_get(root, "dogeboxIndex");
+        if (!fmt)
+                fatal(&x, "dogeboxIndex",
+                      "missing: an index says which format it uses (\"dogeboxIndex\": %d)",
+                      INDEX_FORMAT);
+        else if (!json_is_integer(fmt))
+                fatal(&x, "dogeboxIndex", "%s where the format number (%d) is expected",
+                      type_name(fmt), INDEX_FORMAT);
+        else if (json_integer_value(fmt) != INDEX_FORMAT)
+                fatal(&x, "dogeboxIndex", "format %lld is not supported (this dogeboxd reads %d)",
+                      (long long)json_integer_value(fmt), INDEX_FORMAT);
+
+        const json_t *id = json_object_get(root, "id"), *name = json_object_get(root, "name"),
+                     *desc = json_object_get(root, "description"),
+                     *pk = json_object_get(root, "publicKey");
+        if (!json_is_string(id))
+                fatal(&x, "id", "%s where the source id is expected",
+                      id ? type_name(id) : "nothing");
+        else if (!index_source_id_valid(json_string_value(id)))
+                fatal(&x, "id",
+                      "%s is not a valid source id (letters, digits, _, . and -, starting with a "
+                      "letter or digit, at most %d characters)",
+                      quote(json_string_value(id), q, sizeof(q)), MANIFEST_SOURCE_ID_MAX);
+        if (!json_is_string(name))
+                fatal(&x, "name", "%s where the source's name is expected",
+                      name ? type_name(name) : "nothing");
+        else if (json_string_length(name) == 0 || json_string_length(name) > MANIFEST_LABEL_MAX)
+                fatal(&x, "name", "the source's name must be 1-%d characters", MANIFEST_LABEL_MAX);
+        if (desc && !json_is_null(desc) &&
+            (!json_is_string(desc) || json_string_length(desc) > MANIFEST_TEXT_MAX))
+                fatal(&x, "description", "must be a string of at most %d characters",
+                      MANIFEST_TEXT_MAX);
+        _cleanup_free_ char *pubkey = NULL;
+        if (pk && !json_is_null(pk)) {
+                uint8_t raw[INDEX_PUBKEY_BYTES];
+                if (!json_is_string(pk) || index_pubkey_parse(json_string_value(pk), raw, &err) < 0)
+                        fatal(&x, "publicKey", "%s",
+                              json_is_string(pk) ? err.message
+                                                 : "must be an Ed25519 public key in hex");
+                else {
+                        pubkey = xmalloc(INDEX_PUBKEY_HEX + 1);
+                        hex_encode(raw, sizeof(raw), pubkey);
+                }
+        }
+
+        const json_t *pups = json_object_get(root, "pups");
+        if (!json_is_array(pups)) {
+                fatal(&x, "pups", "%s where an array of pups is expected",
+                      pups ? type_name(pups) : "nothing");
+        } else if (json_array_size(pups) > INDEX_PUPS_MAX) {
+                fatal(&x, "pups", "%zu pups: at most %d are allowed", json_array_size(pups),
+                      INDEX_PUPS_MAX);
+        } else if (x.n_errors == 0) {
+                _cleanup_json_ json_t *seen = json_object(); /* name -> index */
+                size_t i;
+                json_t *p;
+                json_array_foreach(pups, i, p)
+                {
+                        const char *n = json_string_value(json_object_get(p, "name"));
+                        json_t *prev = n ? json_object_get(seen, n) : NULL;
+                        if (prev) {
+                                char path[64];
+                                snprintf(path, sizeof(path), "pups[%zu].name", i);
+                                fatal(&x, path, "%s is listed twice (also at pups[%lld])",
+                                      quote(n, q, sizeof(q)), (long long)json_integer_value(prev));
+                                continue;
+                        }
+                        if (n)
+                                json_object_set_new(seen, n, json_integer((json_int_t)i));
+                        parse_pup(&x, p, i);
+                }
+        }
+        if (x.n_errors)
+                return -EINVAL;
+        catalog_set_info(cat, json_string_value(id), json_string_value(name),
+                         json_string_value(desc));
+        catalog_finish(cat);
+        *ret = TAKE_PTR(cat);
+        if (ret_pubkey)
+                *ret_pubkey = TAKE_PTR(pubkey);
+        return 0;
+}
+
+/* Trim ASCII whitespace on both sides into [*start, *start + *len). */
+static void trim(const char **s, size_t *len)
+{
+        while (*len && isspace((unsigned char)**s)) {
+                (*s)++;
+                (*len)--;
+        }
+        while (*len && isspace((unsigned char)(*s)[*len - 1]))
+                (*len)--;
+}
+
+static int hex_decode_any(const char *s, size_t len, uint8_t *out, size_t n)
+{
+        if (len != 2 * n)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if (!isxdigit((unsigned char)s[i]))
+                        return -EINVAL;
+        size_t bin_len;
+        if (sodium_hex2bin(out, n, s, len, NULL, &bin_len, NULL) != 0 || bin_len != n)
+                return -EINVAL;
+        return 0;
+}
+
+int index_pubkey_parse(const char *text, uint8_t out[INDEX_PUBKEY_BYTES], struct dbx_error *err)
+{
+        size_t len = strlen(text);
+        trim(&text, &len);
+        if (hex_decode_any(text, len, out, INDEX_PUBKEY_BYTES) < 0)
+                return dbx_error_set(err, -EINVAL, "",
+                                     "an Ed25519 public key is 64 hex characters; got %zu "
+                                     "characters%s",
+                                     len, len == INDEX_PUBKEY_HEX ? " that are not all hex" : "");
+        return 0;
+}
+
+int index_verify(const char *index, size_t len, const char *sig, size_t sig_len,
+                 const uint8_t pubkey[INDEX_PUBKEY_BYTES], struct dbx_error *err)
+{
+        uint8_t raw[INDEX_SIG_BYTES];
+        if (sig_len > INDEX_SIG_TEXT_MAX)
+                return dbx_error_set(err, -EBADMSG, "",
+                                     "the signature file is %zu bytes: it should hold 128 hex "
+                                     "characters",
+                                     sig_len);
+        trim(&sig, &sig_len);
+        if (hex_decode_any(sig, sig_len, raw, sizeof(raw)) < 0)
+                return dbx_error_set(err, -EBADMSG, "",
+                                     "the signature file does not hold a signature (128 hex "
+                                     "characters expected, got %zu characters)",
+                                     sig_len);
+        if (sodium_init() < 0)
+                return dbx_error_set(err, -EIO, "", "libsodium cannot be initialized");
+        if (crypto_sign_verify_detached(raw, (const unsigned char *)index, len, pubkey) != 0)
+                return dbx_error_set(err, -EBADMSG, "",
+                                     "the index signature does not verify with the source's "
+                                     "pinned public key: the index was changed or signed with "
+                                     "another key");
+        return 0;
+}
