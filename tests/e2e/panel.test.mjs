@@ -249,12 +249,23 @@ step('config', 'configuration: an invalid value shows the API field error; a val
   await page.getByRole('button', { name: 'Save configuration' }).click();
   await until(async () => (await page.locator('#config-status').textContent()).includes('Saved'), { what: 'Saved.' });
   assert.equal((await err.textContent()).trim(), '', 'the error is gone');
-  // apply it: restart, back to running
-  await page.getByRole('button', { name: 'Restart' }).click();
-  await waitStatus(['running'], 90000);
 });
 
-step('web-ui', 'open its web UI: the page shows the new greeting', ['config'], async () => {
+step('logs', 'logs appear live (a restart is logged while the page is open); download', ['install'], async () => {
+  const log = page.locator(`[role="log"][aria-label="${PUP} log"]`);
+  const starts = async () => ((await log.textContent()).match(/sandbox ready/g) || []).length;
+  await until(async () => (await starts()) >= 1, { what: 'the first start in the log' });
+  const before = await starts();
+  // restarting also applies the saved configuration
+  await page.getByRole('button', { name: 'Restart' }).click();
+  await until(async () => (await starts()) > before, { timeout: 90000, what: 'the restart to appear in the live log' });
+  await waitStatus(['running'], 90000);
+  await checkScreen(page, watch, 'pup-page-running');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#logs').getByRole('button', { name: 'Download' }).click()]);
+  assert.match(download.suggestedFilename(), /\.log$/);
+});
+
+step('web-ui', 'open its web UI: the page shows the new greeting; the visit shows in the live log', ['config', 'logs'], async () => {
   const link = page.getByRole('link', { name: /Open web page/ });
   await link.waitFor();
   const [tab] = await Promise.all([browser.context.waitForEvent('page'), link.click()]);
@@ -265,14 +276,8 @@ step('web-ui', 'open its web UI: the page shows the new greeting', ['config'], a
   await screenshot(tab, 'pup-web-ui');
   await tab.close();
   watch.take(); // the pup's own page is not the panel
-});
-
-step('logs', 'logs appear live (the web UI visit is logged by the pup)', ['web-ui'], async () => {
   const log = page.locator(`[role="log"][aria-label="${PUP} log"]`);
   await until(async () => /GET \/ /.test(await log.textContent()), { timeout: 30000, what: 'the request in the live log' });
-  await checkScreen(page, watch, 'pup-page-running');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#logs').getByRole('button', { name: 'Download' }).click()]);
-  assert.match(download.suggestedFilename(), /\.log$/);
 });
 
 step('stop', 'stop', ['install'], async () => {

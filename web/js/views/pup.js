@@ -4,7 +4,7 @@
 // at each field), the provider for each dependency, live logs, and what it
 // provides, needs and may do.
 
-import { h, replace, uid, logoEl, keepFocus } from '/js/dom.js';
+import { h, replace, uid, logoEl, keepFocus, bytes } from '/js/dom.js';
 import { get, post, enc } from '/js/api.js';
 import { live } from '/js/live.js';
 import { navigate, setFlash } from '/js/app.js';
@@ -31,7 +31,7 @@ export function pupView(ctx) {
 
   const head = h('div');
   const actionStatus = h('div#action-status', { role: 'status' });
-  const resources = h('div.metrics', { 'aria-label': 'Resources' });
+  const resources = h('div.metrics');
   const metrics = h('div');
   const config = h('div');
   const providers = h('div');
@@ -67,8 +67,10 @@ export function pupView(ctx) {
     if (ready && !s.enabled) btn('Start', 'start', () => act('enable', `Starting ${name}`), 'button.primary');
     if (ready && s.enabled) btn('Stop', 'stop', () => act('disable', `Stopping ${name}`));
     if (ready && s.enabled) btn('Restart', 'restart', restart);
+    if (s.installation === 'broken') btn('Retry the install', 'retry', () => act('retry', `Retrying ${name}`), 'button.primary');
     if (s.installation !== 'uninstalled' && s.installation !== 'purging') btn('Uninstall', 'uninstall', uninstall);
-    if (s.installation === 'uninstalled' || s.installation === 'broken') btn('Purge', 'purge', purge, 'button.danger');
+    // this API purges from any state (upstream wants an uninstall first)
+    if (!['installing', 'upgrading', 'purging'].includes(s.installation)) btn('Purge', 'purge', purge, 'button.danger');
     const webUIs = (s.webUIs || []).filter((w) => w && (w.url || w.port));
     keepFocus(head, () => replace(head,
       h('div.page-head',
@@ -206,17 +208,23 @@ export function pupView(ctx) {
       h('div.value', v === null ? '—' : `${fmtNum(typeof v === 'number' ? v : Number.isFinite(+v) && m.type !== 'string' ? +v : v)}${unitOf(m)}`),
       m.type === 'string' ? null : sparkline(m.values, m.label || m.name));
   }
+  // systemMetrics: CPU in %, Memory and Disk Usage in MiB (docs/api.md, Stats)
   function unitOf(m) {
     const n = `${m.name || ''} ${m.label || ''}`.toLowerCase();
     if (n.includes('percent') || n.includes('cpu')) return ' %';
-    if (n.includes('memory') || n.includes('disk')) return ' MB';
+    if (n.includes('memory') || n.includes('disk')) return ' MiB';
     return '';
   }
   function drawStats() {
     const st = live.stats[id] || {};
     const sys = st.systemMetrics || [];
+    const extra = [];
+    if (typeof st.diskBytes === 'number') extra.push(h('dt', 'Storage used'), h('dd', bytes(st.diskBytes)));
+    if (typeof st.restarts === 'number') extra.push(h('dt', 'Restarts'), h('dd', String(st.restarts)));
+    if (st.lastExit) extra.push(h('dt', 'Last exit'), h('dd', st.lastExit));
     replace(resources, sys.length ? sys.map((m) => metricCard(m, `sys-${m.name}`))
       : h('p.muted', 'No measurements yet: they appear while the pup runs.'));
+    if (extra.length) resources.append(h('dl.kv.extra', extra));
     const declared = (state() && state().manifest.metrics) || [];
     const values = st.metrics || [];
     if (!declared.length && !values.length) {
