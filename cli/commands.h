@@ -5,6 +5,10 @@
 
 int cmd_manifest(int argc, char **argv);
 
+/* dbx source add|ls|rm|refresh (cmd_source.c); dbx store (cmd_store.c). */
+int cmd_source(struct dbx_client *c, int argc, char **argv);
+int cmd_store(struct dbx_client *c, int argc, char **argv);
+
 /* dbx jobs [list|show|log|wait|cancel|clear] (cmd_jobs.c). */
 int cmd_jobs(struct dbx_client *c, int argc, char **argv);
 /* Follow one job live (over /ws/jobs, or by polling) until it ends: a

@@ -19,6 +19,8 @@ static void usage(FILE *f)
                    "  version                dbx and daemon versions\n"
                    "  manifest check PATH    validate a pup manifest (no daemon needed)\n"
                    "  jobs [show|log|wait|cancel|clear] [ID]   jobs, their progress and logs\n"
+                   "  source add|ls|rm|refresh   where pups come from (folders, git, http)\n"
+                   "  store [SOURCE]         the pups that can be installed\n"
                    "  setup                  first-run setup: password, recovery phrase\n"
                    "  login | logout         keep a session token for --url (~/.config/dbx)\n"
                    "  passwd                 change the owner password\n"
@@ -173,6 +175,14 @@ int main(int argc, char **argv)
 #ifdef HAVE_CMD_JOBS
         if (streq(cmd, "jobs"))
                 return cmd_jobs(&c, sub_argc, sub_argv);
+#endif
+#ifdef HAVE_CMD_SOURCE
+        if (streq(cmd, "source"))
+                return cmd_source(&c, sub_argc, sub_argv);
+#endif
+#ifdef HAVE_CMD_STORE
+        if (streq(cmd, "store"))
+                return cmd_store(&c, sub_argc, sub_argv);
 #endif
         int pr = cmd_pups(&c, cmd, sub_argc, sub_argv);
         if (pr != -ENOENT)
