@@ -47,6 +47,7 @@ function step(id, name, needs, fn) {
       passed.add(id);
     } catch (e) {
       try { await screenshot(page, `FAILED-${id}`); } catch { /* page gone */ }
+      watch.take(); // what went wrong here is this step's report, not the next one's
       throw e;
     }
   });
@@ -318,6 +319,37 @@ step('purge', 'purge: explains that data is deleted and asks to type the pup nam
   await page.getByText(`${PUP} was purged.`).waitFor();
   assert.equal(await page.locator(`[data-pup-id="${pupId}"]`).count(), 0);
   await checkScreen(page, watch, 'installed-after-purge', { dark: false });
+});
+
+step('deps', 'a pup with a dependency: the plan installs its provider first; provider choice per dependency', ['pup-page'], async () => {
+  const CONSUMER = 'Ping Consumer';
+  await freshStart(`/store/${SOURCE_ID}/${encodeURIComponent(CONSUMER)}`);
+  await page.getByRole('button', { name: 'Install' }).click();
+  const plan = page.locator('#install-plan');
+  await plan.waitFor();
+  assert.match(await plan.textContent(), /install Ping Provider 1\.0\.0 .* first/);
+  await plan.getByRole('button', { name: `Install ${CONSUMER}` }).click();
+  const done = page.locator('#install-done, #install-error');
+  await done.first().waitFor({ timeout: INSTALL_TIMEOUT });
+  if (await page.locator('#install-error').count()) {
+    assert.fail(`the install failed: ${await page.locator('#install-error').textContent()}`);
+  }
+  await page.getByRole('link', { name: `Open ${CONSUMER}` }).first().click();
+  await page.getByRole('heading', { name: CONSUMER, level: 1 }).waitFor();
+  const select = page.locator('#providers select[data-iface="dbx-example-ping"]');
+  await select.waitFor();
+  if (await statusOf() === 'needs-deps') {
+    // the API installed the provider but left the choice to the owner
+    await select.selectOption({ label: 'Ping Provider' });
+    await page.getByRole('button', { name: 'Save providers' }).click();
+    await page.getByText('Providers saved.').waitFor();
+  }
+  await waitStatus(['running'], 90000);
+  assert.equal(await select.locator('option:checked').textContent(), 'Ping Provider');
+  await checkScreen(page, watch, 'pup-with-dependency');
+  await nav('Installed').click();
+  assert.equal(await page.locator('article.pupcard').count(), 2, 'the consumer and its provider are installed');
+  await checkScreen(page, watch, 'installed-two-pups', { dark: false });
 });
 
 step('activity', 'activity: jobs with their status and log', ['install'], async () => {

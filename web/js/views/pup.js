@@ -4,7 +4,7 @@
 // at each field), the provider for each dependency, live logs, and what it
 // provides, needs and may do.
 
-import { h, replace, uid, logoEl, keepFocus, bytes } from '/js/dom.js';
+import { h, replace, uid, logoEl, keepFocus } from '/js/dom.js';
 import { get, post, enc } from '/js/api.js';
 import { live } from '/js/live.js';
 import { navigate, setFlash } from '/js/app.js';
@@ -66,7 +66,7 @@ export function pupView(ctx) {
     };
     if (ready && !s.enabled) btn('Start', 'start', () => act('enable', `Starting ${name}`), 'button.primary');
     if (ready && s.enabled) btn('Stop', 'stop', () => act('disable', `Stopping ${name}`));
-    if (ready && s.enabled) btn('Restart', 'restart', restart);
+    if (ready && s.enabled && !s.needsConf && !s.needsDeps) btn('Restart', 'restart', restart);
     if (s.installation === 'broken') btn('Retry the install', 'retry', () => act('retry', `Retrying ${name}`), 'button.primary');
     if (s.installation !== 'uninstalled' && s.installation !== 'purging') btn('Uninstall', 'uninstall', uninstall);
     // this API purges from any state (upstream wants an uninstall first)
@@ -219,7 +219,6 @@ export function pupView(ctx) {
     const st = live.stats[id] || {};
     const sys = st.systemMetrics || [];
     const extra = [];
-    if (typeof st.diskBytes === 'number') extra.push(h('dt', 'Storage used'), h('dd', bytes(st.diskBytes)));
     if (typeof st.restarts === 'number') extra.push(h('dt', 'Restarts'), h('dd', String(st.restarts)));
     if (st.lastExit) extra.push(h('dt', 'Last exit'), h('dd', st.lastExit));
     replace(resources, sys.length ? sys.map((m) => metricCard(m, `sys-${m.name}`))

@@ -104,7 +104,7 @@ export function storeView(ctx) {
 export function storePupView(ctx) {
   const [sourceId, name] = ctx.params;
   document.title = `${name} — Store — Dogebox`;
-  const body = h('div', h('p.muted', 'Loading…'));
+  const body = h('div.stack', h('p.muted', 'Loading…'));
   ctx.main.append(h('p', h('a', { href: '/store' }, '← Store')), body);
   let installer = null;
   const panels = [];
@@ -178,7 +178,7 @@ export function storePupView(ctx) {
       const go = h('button.primary', { type: 'button' }, `Install ${name} ${v}`);
       const cancel = h('button', { type: 'button' }, 'Cancel');
       const err = h('p.notice', { 'data-tone': 'bad', role: 'alert' });
-      const items = [h('li', h('strong', `${name} ${v}`), ` from ${src.name || sourceId}`)];
+      const items = [];
       for (const p of plan) {
         const what = p.dep.optional ? ' (optional)' : '';
         if (p.kind === 'installed') {
@@ -189,6 +189,7 @@ export function storePupView(ctx) {
           items.push(h('li', `${p.dep.interfaceName}${what}: no pup in your sources provides it${p.dep.optional ? '' : `, so ${name} will need it before it can start`}`));
         }
       }
+      items.push(h('li', h('strong', `Install ${name} ${v}`), ` from ${src.name || sourceId}`));
       const panel = h('section.section#install-plan', { 'aria-labelledby': 'plan-h' },
         h('h2#plan-h', 'Install plan'),
         h('p', plan.length ? 'Installing will do the following:' : `${name} needs no other pups.`),
@@ -273,13 +274,17 @@ function installProgress(jobId, sourceId, name, version, onDone) {
     finished = true;
     setProgress(bar, 100);
     title.textContent = `${name} ${version} is installed`;
-    step.textContent = `${name} is ${st.label.toLowerCase()}.`;
+    const outcome = {
+      'needs-config': `${name} is installed and needs configuration before it starts.`,
+      'needs-deps': `${name} is installed and needs a provider for each dependency before it starts.`,
+    }[st.key] || `${name} is ${st.label.toLowerCase()}.`;
+    step.textContent = outcome;
     const webUI = (live.states[pupId] && live.states[pupId].webUIs) || [];
     replace(result,
-      h('p.notice#install-done', { 'data-tone': 'ok', role: 'status', 'data-status': st.key }, `${name} is ${st.label.toLowerCase()}.`),
+      h('p.notice#install-done', { 'data-tone': st.key === 'running' ? 'ok' : 'warn', role: 'status', 'data-status': st.key }, outcome),
       h('div.row', h('a.button.primary', { href: `/installed/${enc(pupId)}` }, `Open ${name}`),
         webUI.length ? h('span.small.muted', 'Its web page is linked from its page.') : null));
-    announce(`${name} is ${st.label.toLowerCase()}`);
+    announce(outcome);
     stop();
   }
 
