@@ -302,7 +302,8 @@ int payload_extract(const char *archive, const char *to, struct payload_limits *
             out, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                      ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_NO_OVERWRITE);
         if (archive_read_open_filename(in, archive, EXTRACT_BLOCK) != ARCHIVE_OK)
-                return dbx_error_set(err, -EINVAL, "", "the archive cannot be read: %s",
+                return dbx_error_set(err, -EINVAL, "",
+                                     "the archive is damaged or not a tar archive: %s",
                                      archive_error_string(in));
         for (;;) {
                 const char *why = NULL;

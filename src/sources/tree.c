@@ -41,6 +41,8 @@ void id_from_name(const char *name, char *out, size_t size)
                 memmove(out, out + 1, n - 1);
                 n--;
         }
+        while (n > 0 && !isalnum((unsigned char)out[n - 1]))
+                n--;
         out[n] = '\0';
         if (n == 0)
                 snprintf(out, size, "source");
