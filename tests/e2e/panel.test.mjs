@@ -425,3 +425,26 @@ step('keyboard', 'keyboard: skip link first, then the navigation, focus follows 
   assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new page heading');
   for (const e of watch.take()) assert.fail(`console error: ${e.text}`);
 });
+
+step('ratelimit', 'too many wrong passwords: the 429 message with the wait from Retry-After', ['login'], async () => {
+  await freshStart('/store');
+  await page.getByRole('button', { name: 'Sign out' }).first().click();
+  await page.waitForURL('**/login');
+  watch.allow(/\/authenticate/, [401, 403, 429]);
+  const err = page.locator('#login-error');
+  const button = page.getByRole('button', { name: 'Sign in' });
+  let limited = false;
+  for (let i = 0; i < 10 && !limited; i++) {
+    await err.evaluate((el) => { el.textContent = ''; });
+    await signIn(`wrong password ${i}`);
+    await until(async () => /Incorrect password|Too many sign-in attempts/.test(await err.textContent()), { what: 'an answer to the sign-in' });
+    limited = /Too many sign-in attempts/.test(await err.textContent());
+  }
+  assert.ok(limited, 'the panel says to wait after repeated failures');
+  assert.match(await err.textContent(), /Wait \d+ seconds? and try again/);
+  assert.equal(await button.isDisabled(), true, 'the button waits too');
+  await checkScreen(page, watch, 'login-rate-limited');
+  await until(async () => /You can try again now/.test(await err.textContent()), { timeout: 120000, what: 'the wait to end' });
+  await signIn(password);
+  await page.waitForURL((u) => ['/store', '/installed'].includes(u.pathname));
+});

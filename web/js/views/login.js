@@ -38,8 +38,10 @@ export function loginView(ctx) {
   const form = h('form', { novalidate: true },
     h('div.field', h('label', { for: pwId }, 'Password'), pw),
     err, submit);
+  let flashEl = null;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (flashEl) { flashEl.remove(); flashEl = null; }
     err.dataset.tone = 'bad';
     err.textContent = '';
     if (!pw.value) { err.textContent = 'Enter your password.'; pw.focus(); return; }
@@ -69,7 +71,7 @@ export function loginView(ctx) {
   ctx.main.append(h('div.narrow.card',
     h('div.row', h('img', { src: document.querySelector('link[rel="icon"]').href, alt: '', width: 40, height: 40 }),
       h('h1', 'Sign in to your Dogebox')),
-    flash ? h('p.notice', { 'data-tone': flash.tone, role: 'status' }, flash.text) : null,
+    flashEl = flash ? h('p.notice', { 'data-tone': flash.tone, role: 'status' }, flash.text) : null,
     form));
   pw.focus();
 }
