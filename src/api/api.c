@@ -30,10 +30,12 @@ void api_dispatch(struct api_req *req, void *userdata)
                 break;
         case ROUTER_METHOD_NOT_ALLOWED: {
                 const char *h[] = {"Allow", allow, NULL};
-                _cleanup_free_ char *body = xasprintf(
-                    "{\"error\":{\"code\":405,\"message\":\"method %s is not allowed on %s: "
-                    "use %s\"}}",
-                    req->method, req->path, allow);
+                _cleanup_free_ char *msg = xasprintf("method %s is not allowed on %s: use %s",
+                                                     req->method, req->path, allow);
+                /* json_dumps escapes the path: it is the client's text */
+                json_t *j = json_pack("{s:{s:i,s:s}}", "error", "code", 405, "message", msg);
+                _cleanup_free_ char *body = json_dumps(j, JSON_COMPACT);
+                json_decref(j);
                 api_reply_bytes(req, 405, "application/json", body, strlen(body), h);
                 return;
         }
@@ -81,6 +83,12 @@ int api_new(sd_event *e, struct store *store, const struct api_options *opts, st
         ctx->data_dir = xstrdup(opts->data_dir);
         ctx->cgroup_parent = opts->cgroup_parent ? xstrdup(opts->cgroup_parent) : NULL;
         ctx->demo_dir = opts->demo_dir ? realpath(opts->demo_dir, NULL) : NULL;
+        ctx->bridge = opts->bridge ? xstrdup(opts->bridge) : NULL; /* DRE */
+        ctx->bridge_cidr = opts->bridge_cidr ? xstrdup(opts->bridge_cidr) : NULL;
+        ctx->no_network = opts->no_network;
+        ctx->listen = xcalloc(opts->n_listen + 1, sizeof(char *));
+        for (size_t i = 0; i < opts->n_listen; i++)
+                ctx->listen[ctx->n_listen++] = xstrdup(opts->listen[i]);
         ctx->router = router_new();
         ctx->started_ms = now_ms();
         ctx->started_mono = now_mono_usec();
@@ -104,6 +112,10 @@ int api_new(sd_event *e, struct store *store, const struct api_options *opts, st
 #ifdef HAVE_ROUTES_PUPS
         if (r >= 0)
                 r = routes_pups_register(ctx);
+#endif
+#ifdef HAVE_ROUTES_DEPS
+        if (r >= 0)
+                r = routes_deps_register(ctx);
 #endif
 #ifdef HAVE_ROUTES_WEB
         if (r >= 0)
@@ -150,6 +162,9 @@ struct api_ctx *api_free(struct api_ctx *ctx)
 {
         if (!ctx)
                 return NULL;
+#ifdef HAVE_ROUTES_DEPS
+        routes_deps_free(ctx); /* the gateway calls into pups: first */
+#endif
 #ifdef HAVE_ROUTES_PUPS
         routes_pups_free(ctx);
 #endif
@@ -168,6 +183,11 @@ struct api_ctx *api_free(struct api_ctx *ctx)
         free(ctx->data_dir);
         free(ctx->cgroup_parent);
         free(ctx->demo_dir);
+        free(ctx->bridge);
+        free(ctx->bridge_cidr);
+        for (size_t i = 0; i < ctx->n_listen; i++)
+                free(ctx->listen[i]);
+        free(ctx->listen);
         free(ctx);
         return NULL;
 }
