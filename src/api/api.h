@@ -3,6 +3,7 @@
  * area, each with a register function called from api_new(). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 #include "api/http.h"
@@ -40,6 +41,12 @@ struct api_ctx {
         struct sandbox_supervisor *supervisor;
         char *cgroup_parent; /* where pup sandboxes' cgroups live */
         char *demo_dir;
+        /* DRE (routes_deps.c): pup networking options and the pup gateway */
+        char *bridge, *bridge_cidr;
+        bool no_network;
+        char **listen; /* the API's --listen values */
+        size_t n_listen;
+        struct http_server *gateway;
 };
 
 struct api_options {
@@ -47,6 +54,12 @@ struct api_options {
         const char *data_dir;
         const char *cgroup_parent; /* NULL: the runtime's default */
         const char *demo_dir;      /* --demo: examples served as source "demo" */
+        /* DRE (routes_deps.c) */
+        const char *bridge;        /* --bridge: NULL = dbx0 */
+        const char *bridge_cidr;   /* --bridge-cidr: NULL = 10.69.0.1/16 */
+        bool no_network;           /* --no-network: pups get loopback only */
+        const char *const *listen; /* --listen values: web UIs are served there too */
+        size_t n_listen;
 };
 int api_new(sd_event *e, struct store *store, const struct api_options *opts, struct api_ctx **ret);
 struct api_ctx *api_free(struct api_ctx *ctx);
@@ -66,9 +79,11 @@ int routes_auth_register(struct api_ctx *ctx);
 int routes_sources_register(struct api_ctx *ctx);
 int routes_jobs_register(struct api_ctx *ctx);
 int routes_pups_register(struct api_ctx *ctx);
+int routes_deps_register(struct api_ctx *ctx); /* after pups: providers, gateway */
 int routes_web_register(struct api_ctx *ctx); /* last: the SPA fallback */
 /* Teardown counterparts (module state in ctx). */
 void routes_auth_free(struct api_ctx *ctx);
 void routes_sources_free(struct api_ctx *ctx);
 void routes_jobs_free(struct api_ctx *ctx);
 void routes_pups_free(struct api_ctx *ctx);
+void routes_deps_free(struct api_ctx *ctx);
