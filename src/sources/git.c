@@ -76,22 +76,17 @@ static int mirror_update(const char *path, const char *url, long timeout_ms, git
                         return dbx_error_set(err, -EIO, "", "cannot create the git cache %s: %s",
                                              path, git_msg());
         }
-        if (git_remote_lookup(&remote, repo, "origin") < 0) {
-                if (git_remote_create_with_fetchspec(&remote, repo, "origin", url, GIT_REFSPEC) <
-                    0) {
-                        git_repository_free(repo);
-                        return dbx_error_set(err, -EINVAL, "", "%s is not a usable git URL: %s",
-                                             url, git_msg());
-                }
-        } else if (!streq(git_remote_url(remote) ? git_remote_url(remote) : "", url)) {
-                git_remote_free(remote);
-                remote = NULL;
-                if (git_remote_set_url(repo, "origin", url) < 0 ||
-                    git_remote_lookup(&remote, repo, "origin") < 0) {
-                        git_repository_free(repo);
-                        return dbx_error_set(err, -EINVAL, "", "%s is not a usable git URL: %s",
-                                             url, git_msg());
-                }
+        /* An anonymous remote with the refspec given at fetch time: no remote
+         * config to read or write (libgit2 1.5 leaks regex match data on
+         * every named-remote lookup) and no url.insteadOf rewriting. */
+        git_remote_create_options copts;
+        git_remote_create_options_init(&copts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+        copts.repository = repo;
+        copts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+        if (git_remote_create_with_opts(&remote, url, &copts) < 0) {
+                git_repository_free(repo);
+                return dbx_error_set(err, -EINVAL, "", "%s is not a usable git URL: %s", url,
+                                     git_msg());
         }
 
         struct fetch_state st = {.started_us = now_mono_usec(), .timeout_ms = timeout_ms};
@@ -101,7 +96,9 @@ static int mirror_update(const char *path, const char *url, long timeout_ms, git
         opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspec says it all */
         opts.callbacks.transfer_progress = on_transfer;
         opts.callbacks.payload = &st;
-        r = git_remote_fetch(remote, NULL, &opts, "dogeboxd: refresh source");
+        char *refspec = (char *)GIT_REFSPEC;
+        git_strarray refspecs = {.strings = &refspec, .count = 1};
+        r = git_remote_fetch(remote, &refspecs, &opts, "dogeboxd: refresh source");
         git_remote_free(remote);
         if (r < 0) {
                 git_repository_free(repo);
