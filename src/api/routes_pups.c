@@ -70,12 +70,18 @@ static void put_pup(struct api_ctx *ctx, struct api_req *req)
                 api_reply_error(req, 400, "%s: %s", err.path, err.message);
                 return;
         }
-        int r = pups_install(ctx->pups, &ir, job, &err);
+        /* DRE: autoInstallDependencies installs the plan's providers first
+         * and answers with the plan (docs/api.md) */
+        json_t *plan = NULL;
+        int r = ir.auto_install_dependencies ? pups_install_auto(ctx->pups, &ir, job, &plan, &err)
+                                             : pups_install(ctx->pups, &ir, job, &err);
         if (r < 0) {
                 api_reply_error(req, status_for(r), "%s", err.message);
                 return;
         }
-        api_reply_json(req, 200, json_pack("{s:s}", "id", job));
+        api_reply_json(req, 200,
+                       plan ? json_pack("{s:s,s:o}", "id", job, "plan", plan)
+                            : json_pack("{s:s}", "id", job));
 }
 
 static void post_action(struct api_ctx *ctx, struct api_req *req)

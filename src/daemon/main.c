@@ -29,6 +29,8 @@ struct options {
         const char *cgroup_parent;
         bool verbose;
         const char *demo_dir;
+        const char *bridge, *bridge_cidr; /* DRE: pup network */
+        bool no_network;
 };
 
 static void usage(FILE *f)
@@ -47,6 +49,12 @@ static void usage(FILE *f)
                 "  --cgroup-parent P    cgroup holding the pups' sandboxes "
                 "(default " SANDBOX_CGROUP_PARENT_DEFAULT ")\n"
                 "  --demo DIR           serve the example pups in DIR as source 'demo'\n"
+                "  --bridge NAME        the pups' bridge (default dbx0; its nftables table is\n"
+                "                       dogeboxd for dbx0, else dogeboxd_NAME)\n"
+                "  --bridge-cidr CIDR   gateway address and subnet of the pups (default\n"
+                "                       10.69.0.1/16; /16-/28 in a private range)\n"
+                "  --no-network         pups get loopback only: no bridge, firewall, proxy\n"
+                "                       or web UIs (development and tests)\n"
                 "  --verbose            debug logging\n"
                 "  --version            print the version and exit\n"
                 "  --help               this text\n");
@@ -54,13 +62,26 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-        enum { OPT_DATA = 256, OPT_LISTEN, OPT_ADMIN, OPT_VERSION, OPT_CGROUP, OPT_DEMO };
+        enum {
+                OPT_DATA = 256,
+                OPT_LISTEN,
+                OPT_ADMIN,
+                OPT_VERSION,
+                OPT_CGROUP,
+                OPT_DEMO,
+                OPT_BRIDGE,
+                OPT_BRIDGE_CIDR,
+                OPT_NO_NETWORK,
+        };
         static const struct option opts[] = {
             {"data-dir", required_argument, NULL, OPT_DATA},
             {"listen", required_argument, NULL, OPT_LISTEN},
             {"admin-socket", required_argument, NULL, OPT_ADMIN},
             {"cgroup-parent", required_argument, NULL, OPT_CGROUP},
             {"demo", required_argument, NULL, OPT_DEMO},
+            {"bridge", required_argument, NULL, OPT_BRIDGE},
+            {"bridge-cidr", required_argument, NULL, OPT_BRIDGE_CIDR},
+            {"no-network", no_argument, NULL, OPT_NO_NETWORK},
             {"verbose", no_argument, NULL, 'v'},
             {"version", no_argument, NULL, OPT_VERSION},
             {"help", no_argument, NULL, 'h'},
@@ -89,6 +110,15 @@ static int parse_args(int argc, char **argv, struct options *o)
                         break;
                 case OPT_DEMO:
                         o->demo_dir = optarg;
+                        break;
+                case OPT_BRIDGE:
+                        o->bridge = optarg;
+                        break;
+                case OPT_BRIDGE_CIDR:
+                        o->bridge_cidr = optarg;
+                        break;
+                case OPT_NO_NETWORK:
+                        o->no_network = true;
                         break;
                 case 'v':
                         o->verbose = true;
@@ -231,6 +261,11 @@ int main(int argc, char **argv)
             .data_dir = abs_data,
             .cgroup_parent = o.cgroup_parent,
             .demo_dir = o.demo_dir,
+            .bridge = o.bridge,
+            .bridge_cidr = o.bridge_cidr,
+            .no_network = o.no_network,
+            .listen = o.listen,
+            .n_listen = o.nlisten,
         };
         r = api_new(event, store, &aopts, &api);
         if (r < 0) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <stdint.h>
+#include <string.h>
+#include "core/macro.h"
 #include "manifest/manifest.h"
 #include "pups/pups.h"
 
@@ -55,6 +57,14 @@ struct pup {
         uint64_t disk_sampled_usec;
         char *logo_data_url; /* cached assets entry */
         char *log_path;      /* DATA/logs/<id>.log, computed on first use */
+
+        /* DRE (net.c, deps.c, metrics.c) */
+        json_t *grants;   /* {interface: [group]} granted at install (settings dre.pup.<id>) */
+        json_t *services; /* {interface: service address} of what it provides (same key) */
+        struct pup_metric_ring *metrics; /* one per manifest metric, on first push */
+        size_t n_metrics, metrics_bytes;
+        bool deps_wait;     /* a start waits for its providers to run */
+        bool deps_visiting; /* cycle guard while starting providers first */
 };
 
 struct pups {
@@ -68,6 +78,7 @@ struct pups {
         void (*shutdown_done)(void *ud);
         void *shutdown_ud;
         sd_event_source *shutdown_timer;
+        struct pups_net *net; /* DRE networking (net.c) */
 };
 
 /* run.c: the shutdown completes when this finds nothing running */
@@ -93,3 +104,60 @@ int pup_write_config_env(struct pups *p, struct pup *pup, struct dbx_error *err)
 
 /* lifecycle.c */
 void pup_stopped_continue(struct pup *pup);
+
+/* ---- DRE (net.c, deps.c, metrics.c) ---- */
+
+/* Allocations freed together (one world rendering). */
+struct pups_arena {
+        void **p;
+        size_t n, cap;
+};
+static inline void *pups_arena_calloc(struct pups_arena *a, size_t n, size_t size)
+{
+        if (a->n == a->cap) {
+                a->cap = a->cap ? 2 * a->cap : 64;
+                a->p = xrealloc(a->p, a->cap * sizeof(void *));
+        }
+        return a->p[a->n++] = xcalloc(n + 1, size);
+}
+static inline char *pups_arena_strdup(struct pups_arena *a, const char *s)
+{
+        char *d = pups_arena_calloc(a, strlen(s), 1);
+        memcpy(d, s, strlen(s));
+        return d;
+}
+static inline void pups_arena_free(struct pups_arena *a)
+{
+        for (size_t i = 0; i < a->n; i++)
+                free(a->p[i]);
+        free(a->p);
+        *a = (struct pups_arena){0};
+}
+
+/* net.c */
+int pup_net_adopt(struct pups *p, struct pup *pup, struct dbx_error *err);
+int pup_net_preflight(struct pups *p, const struct manifest *m, struct dbx_error *err);
+struct sandbox_spec;
+int pup_net_spec(struct pups *p, struct pup *pup, struct sandbox_spec *spec, struct dbx_error *err);
+const struct sandbox_hooks *pup_net_hooks(struct pups *p, struct pup *pup);
+void pup_net_refresh(struct pups *p);
+void pup_net_release(struct pups *p, struct pup *pup);
+int pup_dre_save(struct pups *p, struct pup *pup);
+void pup_dre_load(struct pups *p, struct pup *pup);
+void pup_dre_forget(struct pups *p, struct pup *pup);
+void pup_dre_free(struct pup *pup);
+
+/* deps.c */
+void pup_deps_record_grants(struct pups *p, struct pup *pup);
+void pup_deps_installed(struct pups *p, struct pup *pup);
+/* 0: start now; 1: deferred until the providers run; <0: cannot start */
+int pup_deps_before_start(struct pups *p, struct pup *pup, struct dbx_error *err);
+void pup_deps_status_changed(struct pups *p, struct pup *pup);
+void pup_deps_cancel_wait(struct pup *pup);
+int pup_deps_check_remove(struct pups *p, struct pup *pup, const char *action,
+                          struct dbx_error *err);
+void pup_deps_removed(struct pups *p, struct pup *pup);
+
+/* metrics.c */
+json_t *pup_metric_values_json(struct pup *pup, size_t i);
+void pup_metrics_free(struct pup *pup);

@@ -109,6 +109,7 @@ static void install_finish(struct op *o, struct pup *pup)
         test_pause("install", "ready");
         pup->enabled = true;
         pup_set_installation(o->p, pup, "ready", NULL);
+        pup_deps_installed(o->p, pup); /* DRE: grants, provider selection both ways */
         if (!pup_can_start(pup, &e)) {
                 /* installed, but waits for config or dependencies: not an error */
                 job_progress(o->job, 100, "ready", "%s is installed: %s", pup->name, e.message);
@@ -189,6 +190,10 @@ static int preflight(struct op *o, const struct manifest *m, uint64_t payload, s
                                     kb >> 10);
                 }
         }
+        /* DRE: listenOnHost ports must be free (docs/networking.md) */
+        int rn = pup_net_preflight(o->p, m, e);
+        if (rn < 0)
+                return rn;
         return manifest_check_runnable(m, false, e);
 }
 
@@ -254,6 +259,14 @@ static void run_install(struct job *job, void *ud)
         pup->config = manifest_config_defaults(pup->manifest);
         pup->uid_base = base;
         pup->created_ms = (int64_t)now_ms();
+        /* DRE: its addresses and web UI ports; the firewall lists it now */
+        r = pup_net_adopt(p, pup, &e);
+        if (r < 0) {
+                pup_source_info_done(&info);
+                pup_unlink_free(p, pup);
+                job_done(job, r, e.message);
+                return;
+        }
         pup_set_installation(p, pup, "installing", NULL);
         job_set_pup(job, pup->id, pup->name, pup->version);
         job_log(job, "adopted %s %s as pup %s", pup->name, pup->version, pup->id);
@@ -334,6 +347,8 @@ static void do_uninstall(struct op *o, struct pup *pup, bool purge)
         }
         if (!purge) {
                 pup_set_installation(p, pup, "uninstalled", NULL);
+                pup_deps_removed(p, pup); /* DRE: consumers lose it as provider */
+                pup_net_refresh(p);
                 job_progress(o->job, 100, "uninstalled",
                              "%s is uninstalled; its data in /storage is kept", pup->name);
                 job_done(o->job, 0, NULL);
@@ -359,7 +374,10 @@ static void do_uninstall(struct op *o, struct pup *pup, bool purge)
         char id[33];
         snprintf(id, sizeof(id), "%s", pup->id);
         _cleanup_free_ char *name = xstrdup(pup->name);
+        pup_deps_removed(p, pup); /* DRE: consumers, addresses, grants */
+        pup_net_release(p, pup);
         pup_unlink_free(p, pup);
+        pup_net_refresh(p);
         if (p->cfg.emit)
                 p->cfg.emit(p->cfg.ud, "pup_purged", "internal", json_pack("{s:s}", "pupId", id),
                             NULL);
@@ -393,6 +411,7 @@ static void after_stop(struct op *o, struct pup *pup)
 /* Stop if running; continue in after_stop. */
 static void stop_then(struct op *o, struct pup *pup)
 {
+        pup_deps_cancel_wait(pup); /* DRE: a start deferred for its providers */
         if (pup->sb && sandbox_is_running(pup->sb)) {
                 job_progress(o->job, 20, "stop", "stopping %s", pup->name);
                 pup->want_running = false;
@@ -489,6 +508,12 @@ static void run_retry(struct job *job, void *ud);
 int pups_action(struct pups *p, const char *id, const char *action, char ret_job[33],
                 struct dbx_error *err)
 {
+        return pups_action_flags(p, id, action, 0, ret_job, err);
+}
+
+int pups_action_flags(struct pups *p, const char *id, const char *action, unsigned flags,
+                      char ret_job[33], struct dbx_error *err)
+{
         static const char *const actions[] = {"enable",  "disable",   "start", "stop",
                                               "restart", "uninstall", "purge", "retry"};
         bool known = false;
@@ -508,6 +533,13 @@ int pups_action(struct pups *p, const char *id, const char *action, char ret_job
                 return dbx_error_set(err, -EBUSY, "",
                                      "%s is being installed: wait for the install to finish",
                                      pup->name);
+        /* DRE: removing a provider other pups use needs force */
+        if ((streq(action, "uninstall") || streq(action, "purge")) &&
+            !(flags & PUPS_ACTION_FORCE)) {
+                int rd = pup_deps_check_remove(p, pup, action, err);
+                if (rd < 0)
+                        return rd;
+        }
         if (streq(action, "retry") && !streq(pup->installation, "broken"))
                 return dbx_error_set(err, -EINVAL, "", "only a broken pup can be retried; %s is %s",
                                      pup->name, pup->installation);
@@ -692,6 +724,7 @@ int pups_reconcile(struct pups *p)
                         fs_rm_rf(storage);
                         store_pup_delete(p->cfg.store, pup->id);
                         log_info("pup %s (%s): finished an interrupted purge", pup->id, pup->name);
+                        pup_net_release(p, pup); /* DRE */
                         pup_unlink_free(p, pup);
                         continue;
                 }

@@ -130,15 +130,12 @@ static json_t *ring_json(const struct ring *r)
 
 json_t *pups_metrics_json(struct pups *p, struct pup *pup)
 {
-        /* custom metrics arrive through the pup gateway (DRE work); until a
-         * pup pushes one, each is an empty ring buffer of its history */
+        /* DRE: custom metrics pushed through the pup gateway (metrics.c),
+         * each a ring buffer of its history, oldest first, null-padded */
         json_t *o = json_object();
-        for (size_t i = 0; pup->manifest && i < pup->manifest->n_metrics; i++) {
-                json_t *a = json_array();
-                for (unsigned k = 0; k < pup->manifest->metrics[i].history; k++)
-                        json_array_append_new(a, json_null());
-                json_object_set_new(o, pup->manifest->metrics[i].name, a);
-        }
+        for (size_t i = 0; pup->manifest && i < pup->manifest->n_metrics; i++)
+                json_object_set_new(o, pup->manifest->metrics[i].name,
+                                    pup_metric_values_json(pup, i));
         return o;
 }
 
@@ -251,6 +248,7 @@ void pup_unlink_free(struct pups *p, struct pup *pup)
                 }
         }
         sandbox_free(pup->sb);
+        pup_dre_free(pup); /* DRE: grants, service addresses, metrics */
         free(pup->name);
         free(pup->version);
         free(pup->source_id);
@@ -353,6 +351,7 @@ struct pups *pups_free(struct pups *p)
 {
         if (!p)
                 return NULL;
+        pups_dre_free(p); /* DRE: stops nginx */
         sd_event_source_disable_unref(p->stats_timer);
         sd_event_source_disable_unref(p->shutdown_timer);
         while (p->list)

@@ -96,3 +96,59 @@ int pups_configure(struct pups *p, const char *id, const json_t *values, char re
 json_t *pups_log_tail(struct pups *p, struct pup *pup, size_t max);
 const char *pups_log_path(struct pups *p, struct pup *pup);
 const char *pup_id(const struct pup *pup);
+
+/* ---- DRE: networking, dependencies, pup gateway (net.c, deps.c,
+ * metrics.c; docs/networking.md, docs/api.md) ---- */
+
+#define PUPS_GATEWAY_PORT_DEFAULT 80         /* DBX_PORT on the gateway address, as upstream */
+#define PUPS_DRE_SETTING_PREFIX   "dre.pup." /* settings key per pup: grants, service addresses */
+#define PUPS_METRIC_STRING_MAX    256        /* bytes of one string metric value */
+#define PUPS_METRICS_PUSH_MAX     256        /* metrics named in one push */
+#define PUPS_METRICS_BYTES_MAX    (1 << 20)  /* string bytes one pup's rings may hold */
+
+struct pups_dre_config {
+        bool network;            /* false (--no-network): pups get loopback only */
+        const char *bridge;      /* NULL: NET_DEFAULT_BRIDGE; the nft table derives from it */
+        const char *bridge_cidr; /* NULL: NET_DEFAULT_CIDR (gateway address/prefix) */
+        const char *const *listen_addrs; /* the API's ADDR:PORT values: web UIs listen there */
+        size_t n_listen_addrs;
+        uint16_t gateway_port; /* 0: PUPS_GATEWAY_PORT_DEFAULT */
+        const char *nginx_bin; /* NULL: DRE_NGINX_BIN_DEFAULT */
+};
+
+/* Once, after pups_new() and before pups_reconcile(): load grants, set up
+ * the bridge, addresses, firewall and nginx. A bad bridge name or CIDR is
+ * an error; a bridge that cannot be created is logged and retried at the
+ * next change (pups cannot start until then). */
+int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_error *err);
+void pups_dre_free(struct pups *p);
+bool pups_net_enabled(struct pups *p);
+/* "10.69.0.1:80", where the pup gateway API listens; -ENETDOWN without a network. */
+int pups_gateway_address(struct pups *p, char *buf, size_t size);
+/* The installed pup with this address (the gateway's caller). */
+struct pup *pups_find_by_ip(struct pups *p, const char *ip);
+/* POST /dbx/metrics from pup: every named metric checked against the
+ * manifest (type, size) and stored in its ring, all or nothing. *ret:
+ * {"stored": n, "ignored": [undeclared names]}. errs: every problem. */
+int pups_metrics_push(struct pups *p, struct pup *pup, const json_t *body, json_t **ret,
+                      struct dbx_errors *errs);
+
+/* GET /providers/{id} and GET /missing-deps/{id}: PupDependencyReport[]. */
+json_t *pups_providers_json(struct pups *p, struct pup *pup, bool missing_only);
+/* POST /providers/{id}: {interface: providerId or ""}; each checked (the
+ * provider is installed, ready, provides the interface at an accepted
+ * version) before anything changes, then applied as a job. */
+int pups_set_providers(struct pups *p, const char *id, const json_t *body, char ret_job[33],
+                       struct dbx_error *err);
+/* The auto-install plan for req (nothing is installed): docs/api.md. */
+int pups_install_plan(struct pups *p, const struct pups_install_req *req, json_t **ret,
+                      struct dbx_error *err);
+/* PUT /pup with autoInstallDependencies: queue the plan's providers, then
+ * the pup; *ret_plan is the plan with each step's jobId. */
+int pups_install_auto(struct pups *p, const struct pups_install_req *req, char ret_job[33],
+                      json_t **ret_plan, struct dbx_error *err);
+/* pups_action with flags: PUPS_ACTION_FORCE lets uninstall/purge remove a
+ * provider other pups use (they then need another provider). */
+#define PUPS_ACTION_FORCE (1u << 0)
+int pups_action_flags(struct pups *p, const char *id, const char *action, unsigned flags,
+                      char ret_job[33], struct dbx_error *err);

@@ -135,6 +135,10 @@ static int build_spec(struct pups *p, struct pup *pup, struct sandbox_spec *spec
                 if (r < 0)
                         return dbx_error_set(err, r, "", "service %s: %s", svc->name, strerror(-r));
         }
+        /* DRE: DBX_* environment and /etc/hosts of the pup's network */
+        int rn = pup_net_spec(p, pup, spec, err);
+        if (rn < 0)
+                return rn;
         return sandbox_spec_validate(spec, err);
 }
 
@@ -163,6 +167,7 @@ static void on_sandbox_event(struct sandbox *sb, const struct sandbox_event *ev,
                                 job_finish_wait(pup, 0, NULL);
                         }
                         pup_emit_state(p, pup);
+                        pup_deps_status_changed(p, pup); /* DRE: consumers waiting for it */
                 }
                 break;
         case SANDBOX_EVENT_SERVICE_EXITED:
@@ -218,6 +223,7 @@ static void on_sandbox_event(struct sandbox *sb, const struct sandbox_event *ev,
                         if (pup_start(p, pup, &e) < 0)
                                 log_error("pup %s: restart failed: %s", pup->name, e.message);
                 }
+                pup_deps_status_changed(p, pup); /* DRE: consumers waiting for it */
                 /* last: a purge continuing here frees the pup */
                 pup_stopped_continue(pup);
                 return;
@@ -241,6 +247,10 @@ int pup_start(struct pups *p, struct pup *pup, struct dbx_error *err)
                 return 0;
         if (!pup_can_start(pup, err))
                 return err ? err->code : -EAGAIN;
+        /* DRE: providers run first; 1 = deferred until they do (deps.c) */
+        int rd = pup_deps_before_start(p, pup, err);
+        if (rd != 0)
+                return rd < 0 ? rd : 0;
         int r = build_spec(p, pup, &spec, err);
         if (r < 0) {
                 sandbox_spec_done(&spec);
@@ -254,7 +264,8 @@ int pup_start(struct pups *p, struct pup *pup, struct dbx_error *err)
         pup->sb = sandbox_free(pup->sb);
         pup->status = PUP_STARTING;
         pup->last_cpu_usec = 0;
-        r = sandbox_spawn(p->cfg.sup, &spec, NULL, on_sandbox_event, pup, err, &pup->sb);
+        r = sandbox_spawn(p->cfg.sup, &spec, pup_net_hooks(p, pup) /* DRE: veth */,
+                          on_sandbox_event, pup, err, &pup->sb);
         sandbox_spec_done(&spec);
         if (r < 0) {
                 pup->status = PUP_STOPPED;

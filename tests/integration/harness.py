@@ -31,11 +31,23 @@ SAN_ENV = {
 
 
 class Daemon:
-    def __init__(self, data_dir=None, extra_args=(), env=None):
+    def __init__(self, data_dir=None, extra_args=(), env=None, net=False):
+        """net: False -> --no-network (pups get loopback only, nothing on
+        the host changes); True -> a bridge and subnet of its own
+        (`--bridge dbxt<hex> --bridge-cidr 10.X.0.1/16`, removed by
+        cleanup()); or the .net of another Daemon to restart on the same
+        network."""
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="dbx-it-")
         os.chmod(self.data_dir, 0o755)  # like /var/lib/dogebox: others may traverse
         self.extra_args = list(extra_args)
+        if net is True:
+            net = new_test_network()
+        self.net = net or None
+        if self.net:
+            self.extra_args += ["--bridge", self.net["bridge"], "--bridge-cidr", self.net["cidr"]]
+        else:
+            self.extra_args.append("--no-network")
         # pups' sandboxes of this daemon live in a cgroup of their own
         self.cgroup_parent = "/dbx-test-" + os.urandom(4).hex()
         self.env = dict(os.environ, **SAN_ENV, **(env or {}))
@@ -106,6 +118,8 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.stop()
         remove_cgroup(self.cgroup_parent)
+        if self.net:
+            remove_test_network(self.net)
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -199,3 +213,28 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# --- pup networks of test daemons (Daemon(net=True)) -------------------------
+
+def new_test_network():
+    """A bridge name and a 10.X.0.0/16 that nothing on this machine uses.
+    The daemon's nftables tables are named after the bridge."""
+    import random
+    used = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                          text=True).stdout
+    used += subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
+    for _ in range(200):
+        x = random.randint(100, 250)
+        if ("10.%d." % x) not in used:
+            tag = os.urandom(3).hex()
+            bridge = "dbxt" + tag
+            return {"bridge": bridge, "table": "dogeboxd_" + bridge, "cidr": "10.%d.0.1/16" % x,
+                    "gateway": "10.%d.0.1" % x, "prefix": "10.%d." % x}
+    raise AssertionError("no free 10.X.0.0/16 on this machine")
+
+
+def remove_test_network(net):
+    subprocess.run(["ip", "link", "del", net["bridge"]], capture_output=True)
+    for family in ("inet", "bridge"):
+        subprocess.run(["nft", "delete", "table", family, net["table"]], capture_output=True)
