@@ -278,7 +278,7 @@ int cmd_source(struct dbx_client *c, int argc, char **argv)
         const char *sub = argv[1];
         argc--;
         argv++;
-        optind = 1;
+        optind = 0; /* 0, not 1: glibc re-reads the option string (dbx.c used "+") */
         if (streq(sub, "ls") || streq(sub, "list"))
                 return source_ls(c, argc, argv);
         if (streq(sub, "add"))

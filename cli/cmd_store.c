@@ -132,7 +132,7 @@ int cmd_store(struct dbx_client *c, int argc, char **argv)
         bool refresh = false;
         json_t *j = NULL;
         int o;
-        optind = 1;
+        optind = 0; /* 0, not 1: glibc re-reads the option string (dbx.c used "+") */
         while ((o = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 switch (o) {
                 case 'j':
