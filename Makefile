@@ -49,7 +49,7 @@ unit: all asan
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit
 
 integration: asan all
-	DBX_BUILD=$(CURDIR)/$(ASAN_BUILD) $(PY) -m pytest -q -x -p no:cacheprovider tests/integration
+	DBX_BUILD=$(CURDIR)/$(ASAN_BUILD) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 test: test-deps all asan
 	$(MAKE) unit
