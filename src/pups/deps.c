@@ -438,6 +438,13 @@ int pup_deps_before_start(struct pups *p, struct pup *pup, struct dbx_error *err
                         continue;
                 }
                 struct dbx_error e = {0};
+                if (!prov->enabled) {
+                        r = dbx_error_set(err, -EAGAIN, "",
+                                          "%s needs %s from %s, which is disabled: enable it "
+                                          "first",
+                                          pup->name, d->interface_name, prov->name);
+                        break;
+                }
                 if (!pup_can_start(prov, &e)) {
                         r = dbx_error_set(err, -EAGAIN, "", "%s needs %s from %s: %s", pup->name,
                                           d->interface_name, prov->name, e.message);
