@@ -302,3 +302,54 @@ def test_host_port_conflict_is_refused_at_install(box):
     rules = subprocess.run(["nft", "list", "table", "inet", d.net["table"]], capture_output=True,
                            text=True).stdout
     assert "dport %d" % port in rules and state(d, one["pupID"])["ip"] in rules
+
+
+def bridge_addrs(d):
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", d.net["bridge"]],
+                         capture_output=True, text=True).stdout
+    return {line.split()[3].split("/")[0] for line in out.splitlines()}
+
+
+def test_removing_a_provider_releases_its_network(box):
+    d, _, _, pups = box
+    client, echo = pups["Echo Client"], pups["Echo TCP"]
+    addr = svc_addr(d, client, "dbx-example-echo")
+    assert addr in bridge_addrs(d)
+    echo_ip = state(d, echo)["ip"]
+    code, text = d.admin("POST", "/pup/%s/purge" % echo)
+    assert code == 409 and "Echo Client" in text, text
+    code, text = d.admin("POST", "/pup/%s/purge?force=true" % echo)
+    assert code == 200, text
+    from pups_helpers import wait_job
+    assert wait_job(d, json.loads(text)["id"])["status"] == "completed"
+    assert state(d, echo) is None
+    st = state(d, client)
+    assert st["providers"] == {} and st["needsDeps"] is True
+    # its service address left the bridge, the firewall and nginx
+    assert addr not in bridge_addrs(d)
+    rules = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+    assert addr not in rules and echo_ip not in rules
+    conf = open(os.path.join(d.data_dir, "run", "nginx", "nginx.conf")).read()
+    assert addr not in conf and echo_ip not in conf
+    # the client still runs (until stopped) but reaches nothing
+    assert py_in_pup(d, client, TCP_TALK, addr, 7007, 2) in ("timeout", "refused")
+
+
+def test_restart_keeps_addresses_and_ports(box):
+    d, _, _, pups = box
+    live = [p for p in pups.values() if state(d, p)]
+    before = {p: (state(d, p)["ip"], state(d, p)["webUIs"]) for p in live}
+    cons = pups["Ping Consumer"]
+    svc = svc_addr(d, cons, "dbx-example-ping")
+    assert d.stop() == 0
+    d2 = Daemon(data_dir=d.data_dir, net=d.net)
+    d2.cgroup_parent = d.cgroup_parent
+    d2.start()
+    d.proc, d.port, d.log = d2.proc, d2.port, d2.log
+    for p in live:
+        if state(d, p)["enabled"] and not state(d, p)["needsDeps"]:
+            wait_for(lambda: stats(d, p)["status"] == "running", what="running again")
+    assert {p: (state(d, p)["ip"], state(d, p)["webUIs"]) for p in live} == before
+    assert svc_addr(d, cons, "dbx-example-ping") == svc
+    out = py_in_pup(d, cons, HTTP_GET, "http://dbx-example-ping.localhost/ping")
+    assert out.startswith("200 "), out
