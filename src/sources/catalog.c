@@ -96,6 +96,77 @@ void jbuf_str(struct jbuf *b, const char *s)
         jbuf_raw(b, "\"", 1);
 }
 
+static void jbuf_int(struct jbuf *b, long long v)
+{
+        char tmp[24], *p = tmp + sizeof(tmp);
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        do {
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                *--p = '-';
+        jbuf_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void jbuf_json(struct jbuf *b, const json_t *j)
+{
+        switch (json_typeof(j)) {
+        case JSON_OBJECT: {
+                const char *k;
+                json_t *v;
+                bool first = true;
+                jbuf_raw(b, "{", 1);
+                json_object_foreach((json_t *)j, k, v)
+                {
+                        if (!first)
+                                jbuf_raw(b, ",", 1);
+                        first = false;
+                        jbuf_str(b, k);
+                        jbuf_raw(b, ":", 1);
+                        jbuf_json(b, v);
+                }
+                jbuf_raw(b, "}", 1);
+                break;
+        }
+        case JSON_ARRAY: {
+                size_t i;
+                json_t *v;
+                jbuf_raw(b, "[", 1);
+                json_array_foreach(j, i, v)
+                {
+                        if (i)
+                                jbuf_raw(b, ",", 1);
+                        jbuf_json(b, v);
+                }
+                jbuf_raw(b, "]", 1);
+                break;
+        }
+        case JSON_STRING:
+                jbuf_str(b, json_string_value(j));
+                break;
+        case JSON_INTEGER:
+                jbuf_int(b, (long long)json_integer_value(j));
+                break;
+        case JSON_REAL: {
+                char tmp[40];
+                snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(j));
+                jbuf_puts(b, tmp);
+                if (!strpbrk(tmp, ".eE")) /* stay a real, as jansson writes it */
+                        jbuf_raw(b, ".0", 2);
+                break;
+        }
+        case JSON_TRUE:
+                jbuf_raw(b, "true", 4);
+                break;
+        case JSON_FALSE:
+                jbuf_raw(b, "false", 5);
+                break;
+        default:
+                jbuf_raw(b, "null", 4);
+        }
+}
+
 char *jbuf_steal(struct jbuf *b, size_t *ret_len)
 {
         if (!b->p)

@@ -248,7 +248,9 @@ static void parse_version(struct ictx *x, const char *pup, const json_t *e, cons
                                                       quote(ver, q2, sizeof(q2)));
                         if (v->valid) {
                                 json_t *out = manifest_to_json(m);
-                                v->manifest_json = json_dumps(out, JSON_COMPACT);
+                                struct jbuf b = {0};
+                                jbuf_json(&b, out);
+                                v->manifest_json = jbuf_steal(&b, NULL);
                                 json_decref(out);
                         }
                 }

@@ -132,7 +132,9 @@ static void scan_pup(struct catalog *cat, const struct tree_reader *t, const cha
                 if (!v)
                         goto full;
                 json_t *j = manifest_to_json(m);
-                v->manifest_json = json_dumps(j, JSON_COMPACT);
+                struct jbuf b = {0};
+                jbuf_json(&b, j);
+                v->manifest_json = jbuf_steal(&b, NULL);
                 json_decref(j);
                 v->valid = true;
                 if (*m->meta.logo_path)
