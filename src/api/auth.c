@@ -278,6 +278,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata)
         struct auth *a = userdata;
         auth_sessions_sweep(a, now_ms());
         sd_event_source_set_time(s, usec + AUTH_SWEEP_INTERVAL_MS * 1000ULL);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
