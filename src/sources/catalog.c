@@ -151,8 +151,19 @@ void jbuf_json(struct jbuf *b, const json_t *j)
         case JSON_REAL: {
                 char tmp[40];
                 snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(j));
+                char *e = strchr(tmp, 'e');
+                if (e) { /* as jansson: "1e300", "1e-7", not "1e+300", "1e-07" */
+                        char *src = e + 1, *dst = e + 1;
+                        if (*src == '+')
+                                src++;
+                        else if (*src == '-')
+                                *dst++ = *src++;
+                        while (*src == '0' && src[1])
+                                src++;
+                        memmove(dst, src, strlen(src) + 1);
+                }
                 jbuf_puts(b, tmp);
-                if (!strpbrk(tmp, ".eE")) /* stay a real, as jansson writes it */
+                if (!strpbrk(tmp, ".e")) /* stay a real, as jansson writes it */
                         jbuf_raw(b, ".0", 2);
                 break;
         }

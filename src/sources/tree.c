@@ -85,6 +85,17 @@ static void lenient_identity(const char *buf, size_t len, char **name, char **ve
                 *version = xstrdup(v);
 }
 
+/* One logo warning per pup version, not one per git tag that repeats it. */
+static bool warned_logo(const struct catalog *cat, const struct catalog_version *v)
+{
+        _cleanup_free_ char *prefix = xasprintf("%s %s: meta.logoPath", v->name, v->version);
+        size_t n = strlen(prefix);
+        for (size_t i = 0; i < cat->n_warnings; i++)
+                if (strncmp(cat->warnings[i], prefix, n) == 0)
+                        return true;
+        return false;
+}
+
 static void add_logo(struct catalog *cat, struct catalog_version *v, const struct tree_reader *t,
                      const char *dir, const char *logo_path)
 {
@@ -94,15 +105,17 @@ static void add_logo(struct catalog *cat, struct catalog_version *v, const struc
         size_t len;
 
         if (!mime) {
-                catalog_warn(cat,
-                             "%s %s: meta.logoPath \"%s\" is not a png, jpeg, gif, webp or "
-                             "svg file: no logo shown",
-                             v->name, v->version, logo_path);
+                if (!warned_logo(cat, v))
+                        catalog_warn(cat,
+                                     "%s %s: meta.logoPath \"%s\" is not a png, jpeg, gif, webp or "
+                                     "svg file: no logo shown",
+                                     v->name, v->version, logo_path);
                 return;
         }
         if (t->read(t->ud, path, INDEX_LOGO_MAX, &buf, &len, &err) < 0) {
-                catalog_warn(cat, "%s %s: meta.logoPath: %s: no logo shown", v->name, v->version,
-                             err.message);
+                if (!warned_logo(cat, v))
+                        catalog_warn(cat, "%s %s: meta.logoPath: %s: no logo shown", v->name,
+                                     v->version, err.message);
                 return;
         }
         size_t b64 = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);

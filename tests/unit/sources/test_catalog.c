@@ -249,12 +249,39 @@ static void test_jbuf_escaping(void **state)
         free(empty);
 }
 
+/* Our writer and json_dumps(JSON_COMPACT) agree byte for byte. */
+static void test_jbuf_json(void **state)
+{
+        static const char *const docs[] = {
+            "{}",
+            "[]",
+            "{\"b\":1,\"a\":[true,false,null,-42,0,9223372036854775807],\"c\":{\"d\":\"x\\\"y\"}}",
+            "[0.5,1.0,-2.25,1e+300,3.141592653589793,1e-7]",
+            "{\"k\\u0001\":\"\\u00e9\\n\\t\\u2713\"}",
+            "[[[[]]],{\"\":\"\"}]",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+                json_t *j = json_loads(docs[i], 0, NULL);
+                assert_non_null(j);
+                char *want = json_dumps(j, JSON_COMPACT);
+                struct jbuf b = {0};
+                jbuf_json(&b, j);
+                char *got = jbuf_steal(&b, NULL);
+                if (!streq(want, got))
+                        fail_msg("doc %zu:\n  jansson %s\n  ours    %s", i, want, got);
+                free(want);
+                free(got);
+                json_decref(j);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_order_and_dedup), cmocka_unit_test(test_limit),
             cmocka_unit_test(test_errors_capped),   cmocka_unit_test(test_cache_roundtrip),
             cmocka_unit_test(test_store_json),      cmocka_unit_test(test_jbuf_escaping),
+            cmocka_unit_test(test_jbuf_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
