@@ -219,12 +219,27 @@ static void post_test_fetch(struct api_ctx *ctx, struct api_req *req)
 }
 #endif
 
+/* When the loop is asked to exit (SIGTERM), before the worker pool is
+ * drained: a load stuck on a silent server must not hold the shutdown. */
+static int on_loop_exit(sd_event_source *src, void *userdata)
+{
+        struct api_ctx *ctx = userdata;
+        if (ctx->sources)
+                sources_cancel(ctx->sources);
+        return 0;
+}
+
 int routes_sources_register(struct api_ctx *ctx)
 {
         struct dbx_error err = {0};
         int r = sources_new(ctx->store, ctx->pool, ctx->data_dir, &ctx->sources, &err);
         if (r < 0) {
                 log_error("sources: %s", err.message);
+                return r;
+        }
+        r = sd_event_add_exit(ctx->event, NULL, on_loop_exit, ctx); /* floating: the loop owns it */
+        if (r < 0) {
+                log_error("sources: cannot watch for shutdown: %s", strerror(-r));
                 return r;
         }
         sources_start(ctx->sources);

@@ -41,12 +41,17 @@ char *git_mirror_path(const char *cache_dir)
 struct fetch_state {
         uint64_t started_us;
         long timeout_ms;
-        bool too_big, too_slow;
+        const atomic_bool *cancel;
+        bool too_big, too_slow, cancelled;
 };
 
 static int on_transfer(const git_indexer_progress *stats, void *payload)
 {
         struct fetch_state *st = payload;
+        if (st->cancel && atomic_load(st->cancel)) {
+                st->cancelled = true;
+                return -1;
+        }
         if (stats->received_bytes > SOURCES_GIT_FETCH_MAX) {
                 st->too_big = true;
                 return -1;
@@ -59,8 +64,8 @@ static int on_transfer(const git_indexer_progress *stats, void *payload)
 }
 
 /* Open (creating if needed) the mirror and fetch the remote's tags. */
-static int mirror_update(const char *path, const char *url, long timeout_ms, git_repository **ret,
-                         struct dbx_error *err)
+static int mirror_update(const char *path, const char *url, long timeout_ms,
+                         const atomic_bool *cancel, git_repository **ret, struct dbx_error *err)
 {
         git_repository *repo = NULL;
         git_remote *remote = NULL;
@@ -89,7 +94,8 @@ static int mirror_update(const char *path, const char *url, long timeout_ms, git
                                      git_msg());
         }
 
-        struct fetch_state st = {.started_us = now_mono_usec(), .timeout_ms = timeout_ms};
+        struct fetch_state st = {
+            .started_us = now_mono_usec(), .timeout_ms = timeout_ms, .cancel = cancel};
         git_fetch_options opts;
         git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
         opts.prune = GIT_FETCH_PRUNE;
@@ -102,6 +108,11 @@ static int mirror_update(const char *path, const char *url, long timeout_ms, git
         git_remote_free(remote);
         if (r < 0) {
                 git_repository_free(repo);
+                if (st.cancelled)
+                        return dbx_error_set(err, -ECANCELED, "",
+                                             "git fetch from %s was cancelled: dogeboxd is "
+                                             "stopping",
+                                             url);
                 if (st.too_big)
                         return dbx_error_set(err, -EFBIG, "",
                                              "git fetch from %s stopped: more than %llu MiB", url,
@@ -222,7 +233,7 @@ int git_load(const struct source_spec *spec, struct load_result *res, struct dbx
         char id[MANIFEST_SOURCE_ID_MAX + 1];
         int r;
 
-        r = mirror_update(mirror, spec->location, SOURCES_GIT_TIMEOUT_MS, &repo, err);
+        r = mirror_update(mirror, spec->location, SOURCES_GIT_TIMEOUT_MS, spec->cancel, &repo, err);
         if (r < 0)
                 return r;
         if (git_tag_list(&names, repo) < 0) {

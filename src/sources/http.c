@@ -109,6 +109,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         return n;
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+        const atomic_bool *cancel = ud;
+        return atomic_load(cancel) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
 static CURL *easy_new(const char *url, long connect_ms, long total_ms, char *errbuf)
 {
         CURL *c = curl_easy_init();
@@ -178,9 +185,22 @@ int http_fetch(struct http_get *g, struct dbx_error *err)
         }
         if (headers)
                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        if (g->cancel) {
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)g->cancel);
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        }
         rc = curl_easy_perform(c);
         int r = 0;
-        if (rc != CURLE_OK) {
+        if (rc == CURLE_ABORTED_BY_CALLBACK && g->cancel && atomic_load(g->cancel)) {
+                r = dbx_error_set(err, -ECANCELED, "",
+                                  "fetching %s was cancelled: dogeboxd is "
+                                  "stopping",
+                                  g->url);
+                free(s.buf);
+                free(h.etag);
+                free(h.last_modified);
+        } else if (rc != CURLE_OK) {
                 r = curl_failure(rc, errbuf, g->url, &s, err);
                 free(s.buf);
                 free(h.etag);
@@ -372,7 +392,8 @@ static int fetch_signature(const struct source_spec *spec, const char *index, si
         struct http_get g = {.url = url,
                              .max = INDEX_SIG_TEXT_MAX,
                              .connect_timeout_ms = spec->connect_timeout_ms,
-                             .timeout_ms = spec->timeout_ms};
+                             .timeout_ms = spec->timeout_ms,
+                             .cancel = spec->cancel};
         if (!url)
                 return dbx_error_set(err, -EINVAL, "", "no signature URL for %s", spec->location);
         if (index_pubkey_parse(key_hex, key, err) < 0)
@@ -407,6 +428,7 @@ int http_load(const struct source_spec *spec, struct load_result *res, struct db
             .max = INDEX_SIZE_MAX,
             .connect_timeout_ms = spec->connect_timeout_ms,
             .timeout_ms = spec->timeout_ms,
+            .cancel = spec->cancel,
         };
         r = http_fetch(&g, err);
         if (r < 0)

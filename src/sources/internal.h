@@ -3,6 +3,7 @@
  * threads and touches only the plain data it is given. */
 #pragma once
 
+#include <stdatomic.h>
 #include "manifest/manifest.h"
 #include "sources/catalog.h"
 #include "sources/sources.h"
@@ -15,6 +16,7 @@ struct source_spec {
         char *cache_dir; /* DATA/cache/sources/<key> */
         bool adding;     /* first load: may pin the key the index declares */
         long connect_timeout_ms, timeout_ms;
+        const atomic_bool *cancel; /* set when the daemon stops: give up at once */
 };
 
 struct load_result {
@@ -68,6 +70,7 @@ struct http_get {
         const char *etag, *last_modified; /* conditional request when set */
         size_t max;
         long connect_timeout_ms, timeout_ms;
+        const atomic_bool *cancel; /* may be NULL */
         /* results */
         long status;
         char *body; /* NUL-terminated */

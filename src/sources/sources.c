@@ -116,6 +116,7 @@ struct sources {
         struct job *adds, *fetches;
         unsigned refs; /* 1 + jobs on the pool */
         bool dead;
+        atomic_bool cancel; /* read by workers: stop loading, the daemon is stopping */
         long connect_timeout_ms, timeout_ms, archive_timeout_ms;
 };
 
@@ -186,6 +187,7 @@ static void spec_init(struct sources *s, struct source_spec *sp, enum source_kin
         sp->adding = adding;
         sp->connect_timeout_ms = s->connect_timeout_ms;
         sp->timeout_ms = s->timeout_ms;
+        sp->cancel = &s->cancel;
 }
 
 static void job_free(struct job *j)
@@ -293,6 +295,8 @@ static int submit(struct sources *s, struct job *j)
 
 static int start_load(struct sources *s, struct entry *e)
 {
+        if (atomic_load(&s->cancel))
+                return -ECANCELED;
         struct job *j = xcalloc(1, sizeof(*j));
         j->type = JOB_LOAD;
         j->id = xstrdup(e->id);
@@ -328,7 +332,9 @@ static void load_done(struct sources *s, struct job *j)
 
         if (e && e->loading == j) {
                 e->loading = NULL;
-                if (j->r < 0) {
+                if (j->r == -ECANCELED) {
+                        /* stopped by the shutdown: nothing was learned about the source */
+                } else if (j->r < 0) {
                         record_error(s, e, j->err.message);
                 } else {
                         size_t len;
@@ -428,6 +434,11 @@ int sources_refresh(struct sources *s, const char *id, unsigned flags, sources_d
         return 0;
 }
 
+void sources_cancel(struct sources *s)
+{
+        atomic_store(&s->cancel, true);
+}
+
 void sources_start(struct sources *s)
 {
         sources_refresh(s, NULL, SOURCES_REFRESH_FORCE, NULL, NULL);
@@ -506,6 +517,7 @@ struct sources *sources_free(struct sources *s)
 {
         if (!s)
                 return NULL;
+        atomic_store(&s->cancel, true);
         s->dead = true;
         while (s->groups) {
                 struct group *g = s->groups;

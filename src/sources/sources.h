@@ -76,6 +76,11 @@ int sources_new(struct store *store, struct workpool *pool, const char *data_dir
  * still running on the pool finishes later and is discarded. */
 struct sources *sources_free(struct sources *s);
 
+/* The daemon is stopping: loads in flight give up at their next chance
+ * (curl progress, git transfer callbacks) instead of running into their
+ * timeouts, and no new load starts. Callbacks still come, with errors. */
+void sources_cancel(struct sources *s);
+
 /* Every asynchronous operation reports here, on the loop thread.
  * source_id: the source concerned (the new id for an add), or NULL. */
 typedef void (*sources_done_fn)(void *userdata, int r, const char *source_id,

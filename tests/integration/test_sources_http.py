@@ -381,3 +381,37 @@ def test_cli_with_http(daemon, server):
     assert "%s: error: %s answered HTTP 404 (not found)" % (ID, url) in r.stdout
     r = daemon.dbx("store")
     assert r.returncode == 0 and "Hello" in r.stdout and "answered HTTP 404" in r.stdout
+
+
+def test_stop_during_a_hung_fetch(server):
+    """A server that never answers does not hold the daemon's shutdown: the
+    load is cancelled (and not recorded as the source's failure); the
+    waiting request ends without an answer, as the HTTP server is gone."""
+    import threading
+    from harness import Daemon
+    d = Daemon(env={"DBX_SOURCES_HTTP_TIMEOUT_MS": "600000"}).start()
+    try:
+        publish(server, [("Hello", "1.0.0")])
+        assert add(d, server.url + "/index.json")[0] == 200
+        server.set("/index.json", body=b"{}", delay=600)
+        result = {}
+
+        def refresh():
+            result["r"] = call(d, "GET", "/sources/store?refresh=true")
+
+        t = threading.Thread(target=refresh)
+        t.start()
+        while not server.seen("/index.json")[1:]:
+            pass
+        assert d.stop() == 0  # the harness gives it 10 s; the fetch would take 600
+        t.join(30)
+        assert result["r"][0] in (0, 503), result
+        server.set("/index.json", body=b"{}", delay=600)
+        d.start()
+        s = sources(d)[ID]
+        assert s["lastError"] is None and s["lastOkAt"], s
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.kill()
+        d.cleanup()
