@@ -393,6 +393,11 @@ int http_server_new(sd_event *e, http_dispatch_fn fn, void *userdata, size_t bod
         return 0;
 }
 
+void http_server_set_userdata(struct http_server *s, void *userdata)
+{
+        s->userdata = userdata;
+}
+
 struct http_server *http_server_free(struct http_server *s)
 {
         if (!s)

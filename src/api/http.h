@@ -50,6 +50,8 @@ typedef void (*http_dispatch_fn)(struct api_req *req, void *userdata);
 int http_server_new(sd_event *e, http_dispatch_fn fn, void *userdata, size_t body_max,
                     struct http_server **ret);
 struct http_server *http_server_free(struct http_server *s);
+/* The dispatch callback's userdata (set before the loop runs). */
+void http_server_set_userdata(struct http_server *s, void *userdata);
 /* "ADDR:PORT" or "[V6]:PORT". Binds now: -EADDRINUSE etc. with a message. */
 int http_server_listen_tcp(struct http_server *s, const char *addr_port, struct dbx_error *err);
 /* Admin socket: anyone may connect (mode 0666) so that a non-root client

@@ -267,12 +267,10 @@ int main(int argc, char **argv)
             .listen = o.listen,
             .n_listen = o.nlisten,
         };
-        r = api_new(event, store, &aopts, &api);
-        if (r < 0) {
-                log_error("cannot set up the API: %s", strerror(-r));
-                goto out;
-        }
-        http_server_new(event, api_dispatch, api, HTTP_BODY_MAX_DEFAULT, &http);
+        /* Listen first: a port in use or a second daemon is refused before
+         * anything else starts (pups, nginx). No request is served before
+         * the loop runs, by which time the API exists. */
+        http_server_new(event, api_dispatch, NULL, HTTP_BODY_MAX_DEFAULT, &http);
         for (size_t i = 0; i < o.nlisten; i++) {
                 r = http_server_listen_tcp(http, o.listen[i], &err);
                 if (r < 0) {
@@ -287,6 +285,12 @@ int main(int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto out;
         }
+        r = api_new(event, store, &aopts, &api);
+        if (r < 0) {
+                log_error("cannot set up the API: %s", strerror(-r));
+                goto out;
+        }
+        http_server_set_userdata(http, api);
 
         for (size_t i = 0; i < o.nlisten; i++)
                 log_info("listening on http://%s/ (port %d)", o.listen[i],
