@@ -230,6 +230,10 @@ static void job_work(void *data)
         switch (j->type) {
         case JOB_LOAD:
         case JOB_ADD:
+                if (j->spec.cancel && atomic_load(j->spec.cancel)) {
+                        j->r = dbx_error_set(&j->err, -ECANCELED, "", "dogeboxd is stopping");
+                        break;
+                }
                 j->r = load_any(&j->spec, &j->res, &j->err);
                 if (j->r >= 0 && !j->res.catalog)
                         j->r = dbx_error_set(&j->err, -EIO, "", "the load returned no catalog");
