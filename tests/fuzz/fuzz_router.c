@@ -8,8 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const patterns[] = {
-        "/system/bootstrap", "/jobs/active", "/jobs/{id}", "/pup/{id}/{action}",
-        "/pup/{id}/upgrade", "/ws/state/",   "/{a}/{b}",   "/sources/store",
+    "/system/bootstrap", "/jobs/active", "/jobs/{id}", "/pup/{id}/{action}",
+    "/pup/{id}/upgrade", "/ws/state/",   "/{a}/{b}",   "/sources/store",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
