@@ -273,11 +273,21 @@ int auth_parent_store(struct auth *a, const char *parent, struct dbx_error *err)
 
 /* --- Life cycle ---------------------------------------------------------- */
 
+/* Every AUTH_SWEEP_INTERVAL_MS, or half the idle timeout if shorter (but
+ * not more than once a second). */
+static uint64_t sweep_interval_us(const struct auth *a)
+{
+        return MAX(1000ULL, MIN((uint64_t)AUTH_SWEEP_INTERVAL_MS, a->cfg.idle_ms / 2)) * 1000ULL;
+}
+
 static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct auth *a = userdata;
-        auth_sessions_sweep(a, now_ms());
-        sd_event_source_set_time(s, usec + AUTH_SWEEP_INTERVAL_MS * 1000ULL);
+        /* Only what expired at least an interval ago: a client coming back
+         * just after expiry still learns why (idle or lifetime) from the
+         * lookup, which removes the session itself. */
+        auth_sessions_sweep(a, now_ms() - sweep_interval_us(a) / 1000);
+        sd_event_source_set_time(s, usec + sweep_interval_us(a));
         sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -327,7 +337,7 @@ int auth_new(struct store *store, sd_event *event, const char *data_dir, struct 
                 r = store_setting_set(store, "setup.hasConfiguredNetwork", "1");
         if (r >= 0 && event)
                 r = sd_event_add_time_relative(event, &a->sweep, CLOCK_MONOTONIC,
-                                               AUTH_SWEEP_INTERVAL_MS * 1000ULL, 0, on_sweep, a);
+                                               sweep_interval_us(a), 0, on_sweep, a);
         if (r < 0) {
                 if (err && !err->code)
                         dbx_error_set(err, r, "", "cannot set up authentication: %s", strerror(-r));

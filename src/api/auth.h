@@ -51,7 +51,8 @@
  * an idle session up to this much early; requests never wait for a write. */
 #define AUTH_TOUCH_GRANULARITY_MS (60 * 1000)
 /* Expired sessions are dropped from memory and SQLite by a timer this often
- * (and on lookup). */
+ * (or every half idle timeout if that is shorter, at most once a second),
+ * and on lookup. */
 #define AUTH_SWEEP_INTERVAL_MS (60 * 1000)
 #define AUTH_CLIENT_MAX        64 /* client address kept with a session */
 

@@ -147,23 +147,31 @@ def test_sessions_survive_restart_and_expire():
 
         # idle timeout and lifetime are settings
         assert d.stop() == 0
-        set_settings(d, **{"auth.sessionIdleSeconds": 2, "auth.sessionLifetimeSeconds": 5})
+        set_settings(d, **{"auth.sessionIdleSeconds": 3, "auth.sessionLifetimeSeconds": 6})
         d.start()
         assert status(d, token) == 200
         time.sleep(1.2)
         assert status(d, token) == 200  # used within the idle time
-        time.sleep(2.2)
+        time.sleep(3.3)
         r = d.request("GET", "/system/status", headers=bearer(token))
         assert r.status_code == 401 and "without use" in r.json()["error"]["message"]
-        # absolute lifetime: in constant use, gone after 5 s
+        # absolute lifetime: in constant use, gone after 6 s
         t = d.post("/authenticate", json={"password": PASSWORD}).json()["token"]
-        deadline = time.time() + 4
+        deadline = time.time() + 5
         while time.time() < deadline:
             assert status(d, t) == 200
             time.sleep(0.5)
-        time.sleep(1.5)
+        time.sleep(1.2)
         r = d.request("GET", "/system/status", headers=bearer(t))
         assert r.status_code == 401 and "maximum lifetime" in r.json()["error"]["message"]
+        # an idle session nobody presents again is swept from SQLite too
+        d.token = None
+        d.post("/authenticate", json={"password": PASSWORD})
+        assert db_query(d, "SELECT count(*) FROM auth_sessions") == [(1,)]
+        deadline = time.time() + 10
+        while db_query(d, "SELECT count(*) FROM auth_sessions") != [(0,)]:
+            assert time.time() < deadline, "idle session never swept"
+            time.sleep(0.2)
         assert d.stop() == 0
         # a bad setting stops the daemon with a clear message
         set_settings(d, **{"auth.sessionIdleSeconds": "soon"})
