@@ -5,6 +5,7 @@
  * from the lowest version to the highest, so when several tags carry the
  * same pup version the first tag that published it is the one listed. */
 #include <fcntl.h>
+#include <ftw.h>
 #include <git2.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -63,6 +64,17 @@ static int on_transfer(const git_indexer_progress *stats, void *payload)
         return 0;
 }
 
+/* A crash in the middle of a fetch can leave git's lock files behind,
+ * and then every later fetch fails. Only one load of a source runs at a
+ * time, so whatever lock is there when a load starts is stale. */
+static int unlink_lock(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        size_t n = strlen(path);
+        if (type == FTW_F && n > 5 && streq(path + n - 5, ".lock"))
+                unlink(path);
+        return 0;
+}
+
 /* Open (creating if needed) the mirror and fetch the remote's tags. */
 static int mirror_update(const char *path, const char *url, long timeout_ms,
                          const atomic_bool *cancel, git_repository **ret, struct dbx_error *err)
@@ -71,6 +83,7 @@ static int mirror_update(const char *path, const char *url, long timeout_ms,
         git_remote *remote = NULL;
         int r;
 
+        nftw(path, unlink_lock, 16, FTW_PHYS | FTW_MOUNT);
         if (git_repository_open_bare(&repo, path) < 0) {
                 fs_rm_rf(path);
                 r = fs_mkdir_p(path, 0700);

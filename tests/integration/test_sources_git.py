@@ -189,3 +189,20 @@ def test_single_pup_repository_and_refusals(daemon, repo):
     # a folder is a git source only when asked to be
     code, j = add(daemon, repo, type="disk")
     assert code == 200 and j["source"]["type"] == "disk", j
+
+
+def test_stale_lock_after_a_crash(daemon, repo):
+    """A fetch killed half-way leaves git lock files in the mirror; the next
+    load still works."""
+    assert add(daemon, repo)[0] == 200
+    import glob
+    mirror = glob.glob(os.path.join(daemon.data_dir, "cache", "sources", "git-*", "git"))[0]
+    for lock in ("packed-refs.lock", "refs/tags/v0.5.0.lock", "config.lock"):
+        with open(os.path.join(mirror, lock), "w") as f:
+            f.write("0" * 40 + "\n")
+    copy_fixture(repo, "core")
+    edit_manifest(repo, "core", set_version("0.0.12"))
+    commit_and_tag(repo, "v0.5.0")
+    e = store(daemon, refresh=True)["dogeorg.pups"]
+    assert "error" not in e, e["error"]
+    assert "0.0.12" in versions(e, "Dogecoin Core")
