@@ -141,6 +141,9 @@ void api_start(struct api_ctx *ctx)
                                  SOURCES_DEMO_ID);
         }
 #endif
+#ifdef HAVE_ROUTES_DEPS
+        routes_deps_start(ctx); /* the pups' network, before they start */
+#endif
 #ifdef HAVE_ROUTES_PUPS
         if (ctx->pups)
                 pups_reconcile(ctx->pups);

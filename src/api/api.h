@@ -80,6 +80,7 @@ int routes_sources_register(struct api_ctx *ctx);
 int routes_jobs_register(struct api_ctx *ctx);
 int routes_pups_register(struct api_ctx *ctx);
 int routes_deps_register(struct api_ctx *ctx); /* after pups: providers, gateway */
+void routes_deps_start(struct api_ctx *ctx);   /* api_start: the pups' network */
 int routes_web_register(struct api_ctx *ctx);  /* last: the SPA fallback */
 /* Teardown counterparts (module state in ctx). */
 void routes_auth_free(struct api_ctx *ctx);

@@ -195,27 +195,24 @@ static void gateway_dispatch(struct api_req *req, void *userdata)
         api_reply_json(req, 200, ret);
 }
 
-static int gateway_start(struct api_ctx *ctx)
+/* The pups' network is up (the first pup, or start-up with pups): the
+ * gateway address exists now, so the gateway API can listen on it. */
+static void gateway_start(void *userdata, const char *addr)
 {
+        struct api_ctx *ctx = userdata;
         struct dbx_error err = {0};
-        char addr[64];
-        int r = pups_gateway_address(ctx->pups, addr, sizeof(addr));
-        if (r == -ENETDOWN) {
-                if (pups_net_enabled(ctx->pups))
-                        log_error("the pup gateway API is not available: pup networking is down");
-                return 0;
-        }
-        r = http_server_new(ctx->event, gateway_dispatch, ctx, GATEWAY_BODY_MAX, &ctx->gateway);
+        if (ctx->gateway)
+                return;
+        int r = http_server_new(ctx->event, gateway_dispatch, ctx, GATEWAY_BODY_MAX, &ctx->gateway);
         if (r >= 0)
                 r = http_server_listen_tcp(ctx->gateway, addr, &err);
         if (r < 0) {
                 log_error("the pup gateway API cannot listen on %s: %s", addr,
                           err.message[0] ? err.message : strerror(-r));
                 ctx->gateway = http_server_free(ctx->gateway);
-                return 0;
+                return;
         }
         log_info("pup gateway API on http://%s/", addr);
-        return 0;
 }
 
 int routes_deps_register(struct api_ctx *ctx)
@@ -229,6 +226,8 @@ int routes_deps_register(struct api_ctx *ctx)
             .bridge_cidr = ctx->bridge_cidr,
             .listen_addrs = (const char *const *)ctx->listen,
             .n_listen_addrs = ctx->n_listen,
+            .on_up = gateway_start,
+            .userdata = ctx,
         };
         int r = pups_dre_setup(ctx->pups, &c, &err);
         if (r < 0) {
@@ -236,7 +235,6 @@ int routes_deps_register(struct api_ctx *ctx)
                 log_error("pup networking: %s", dbx_error_text(&err, buf, sizeof(buf)));
                 return r;
         }
-        gateway_start(ctx);
         r = 0;
         r |= api_route(ctx, "GET", "/providers/{ID}", get_providers, 0);
         r |= api_route(ctx, "POST", "/providers/{ID}", post_providers, 0);
@@ -245,6 +243,12 @@ int routes_deps_register(struct api_ctx *ctx)
         r |= api_route(ctx, "POST", "/pup/{ID}/uninstall", post_uninstall, 0);
         r |= api_route(ctx, "POST", "/pup/{ID}/purge", post_purge, 0);
         return r < 0 ? -EINVAL : 0;
+}
+
+void routes_deps_start(struct api_ctx *ctx)
+{
+        if (ctx->pups)
+                pups_dre_start(ctx->pups);
 }
 
 void routes_deps_free(struct api_ctx *ctx)

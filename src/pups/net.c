@@ -48,6 +48,13 @@ struct pups_net {
         struct dre_nginx *nginx;
         bool forwarding_on;
         struct sandbox_hooks hooks;
+        bool started;     /* net_bring_up() ran: nginx manager exists */
+        char **listen_in; /* the API's --listen values, parsed at bring-up */
+        size_t n_listen_in;
+        char *nginx_bin;
+        void (*on_up)(void *ud, const char *gateway_addr_port);
+        void *on_up_ud;
+        bool announced; /* on_up was called */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -253,6 +260,8 @@ void pup_dre_free(struct pup *pup)
         pup_metrics_free(pup);
 }
 
+static int net_bring_up(struct pups *p, struct dbx_error *err);
+
 /* ---- allocation ----------------------------------------------------------- */
 
 static size_t used_pup_addrs(struct pups *p, const struct pup *except, uint32_t *out)
@@ -405,10 +414,14 @@ int pup_net_adopt(struct pups *p, struct pup *pup, struct dbx_error *err)
         bool changed;
         if (!p->net || !p->net->enabled)
                 return 0;
+        int r = net_bring_up(p, err);
+        if (r < 0)
+                return dbx_error_set(err, r, "", "pup networking is not available: %s",
+                                     err ? err->message : strerror(-r));
         if (!p->net->up)
                 return dbx_error_set(err, -ENETDOWN, "", "pup networking is not available: %s",
                                      p->net->error);
-        int r = allocate(p, pup, &changed, err);
+        r = allocate(p, pup, &changed, err);
         if (r < 0)
                 return dbx_error_set(err, r, "", "cannot give %s its network resources: %s",
                                      pup->name, err ? err->message : strerror(-r));
@@ -609,7 +622,7 @@ void pup_net_refresh(struct pups *p)
         char buf[DBX_ERROR_PATH_MAX + DBX_ERROR_MSG_MAX];
         uint64_t t0 = now_mono_usec();
 
-        if (!net || !net->enabled)
+        if (!net || !net->enabled || !net->started)
                 return;
         build_world(p, &w);
         if (net_bridge_ensure(net->bridge, &net->gw, w.svc_addrs, w.n_binds, &e) < 0) {
@@ -625,6 +638,12 @@ void pup_net_refresh(struct pups *p)
                          net->gw_str, net->gw.prefix, net->table);
         net->up = true;
         net->error[0] = 0;
+        if (!net->announced && net->on_up) {
+                char gw[NET_IP4_STRLEN + 8];
+                snprintf(gw, sizeof(gw), "%s:%u", net->gw_str, net->gateway_port);
+                net->announced = true;
+                net->on_up(net->on_up_ud, gw); /* the gateway API can listen now */
+        }
         struct net_policy pol = world_policy(p, &w);
         if (net_policy_apply(&pol, &e) < 0)
                 log_error("pup networking: the firewall was not changed: %s",
@@ -908,6 +927,8 @@ static void table_for_bridge(const char *bridge, char out[NET_TABLE_NAME_MAX])
                         out[i] = '_';
 }
 
+/* Check the configuration; touch nothing on the host. The bridge, the
+ * firewall and nginx come up with the first pup (net_bring_up). */
 int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_error *err)
 {
         struct pups_net *net = xcalloc(1, sizeof(*net));
@@ -919,11 +940,13 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
                 pup_deps_record_grants(p, pup); /* pups installed before grants existed */
         }
         if (!c->network) {
-                log_info("pup networking is off (--no-network): pups get loopback only");
+                log_debug("pup networking is off (--no-network): pups get loopback only");
                 return 0;
         }
         net->enabled = true;
         net->gateway_port = c->gateway_port ? c->gateway_port : PUPS_GATEWAY_PORT_DEFAULT;
+        net->on_up = c->on_up;
+        net->on_up_ud = c->userdata;
         const char *bridge = c->bridge && c->bridge[0] ? c->bridge : NET_DEFAULT_BRIDGE;
         r = net_ifname_validate(bridge, "--bridge", err);
         if (r < 0)
@@ -937,16 +960,34 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
         if (r < 0)
                 return dbx_error_set(err, r, "--bridge-cidr", "%s", err ? err->message : "invalid");
         net_ip4_format(net->gw.addr, net->gw_str);
-        net->listen = xcalloc(c->n_listen_addrs + 1, sizeof(char *));
-        for (size_t i = 0; i < c->n_listen_addrs && net->n_listen < DRE_LISTEN_ADDRS_MAX; i++) {
-                char *h = listen_host(c->listen_addrs[i]);
+        net->listen_in = xcalloc(c->n_listen_addrs + 1, sizeof(char *));
+        for (size_t i = 0; i < c->n_listen_addrs; i++)
+                net->listen_in[net->n_listen_in++] = xstrdup(c->listen_addrs[i]);
+        net->nginx_bin = c->nginx_bin ? xstrdup(c->nginx_bin) : NULL;
+        net->run_dir = xasprintf("%s/%s", p->data_dir, NGINX_RUN_SUBDIR);
+        snprintf(net->error, sizeof(net->error), "the bridge %s is not set up yet", net->bridge);
+        return 0;
+}
+
+/* Once, when the first pup needs the network: the nginx manager, what
+ * every pup lacks, then the first rendering (bridge, firewall, nginx). */
+static int net_bring_up(struct pups *p, struct dbx_error *err)
+{
+        struct pups_net *net = p->net;
+        int r;
+
+        if (net->started)
+                return 0;
+        net->listen = xcalloc(net->n_listen_in + 1, sizeof(char *));
+        for (size_t i = 0; i < net->n_listen_in && net->n_listen < DRE_LISTEN_ADDRS_MAX; i++) {
+                char *h = listen_host(net->listen_in[i]);
                 bool dup = false;
                 for (size_t k = 0; h && k < net->n_listen; k++)
                         dup |= streq(net->listen[k], h);
                 if (!h || dup) {
                         if (!h)
                                 log_warn("web UIs are not served on %s: not an IP address",
-                                         c->listen_addrs[i]);
+                                         net->listen_in[i]);
                         free(h);
                         continue;
                 }
@@ -954,21 +995,20 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
         }
         /* nginx workers run as nobody: every directory down to run_dir must
          * be traversable (the data dir is 0755) */
-        net->run_dir = xasprintf("%s/%s", p->data_dir, NGINX_RUN_SUBDIR);
         r = fs_mkdir_p(net->run_dir, 0755);
         if (r >= 0 && chmod(net->run_dir, 0755) < 0)
                 r = -errno;
         if (r < 0)
                 return dbx_error_set(err, r, "", "cannot create %s: %s", net->run_dir,
                                      strerror(-r));
-        if (dre_nginx_find_stream_module(c->nginx_bin, net->stream_module,
+        if (dre_nginx_find_stream_module(net->nginx_bin, net->stream_module,
                                          sizeof(net->stream_module)) < 0) {
                 net->stream_module[0] = 0;
                 log_warn("proxy: nginx's stream module (libnginx-mod-stream) was not found: TCP "
                          "interfaces cannot be proxied");
         }
         struct dre_nginx_opts o = {
-            .nginx_bin = c->nginx_bin,
+            .nginx_bin = net->nginx_bin,
             .run_dir = net->run_dir,
             .on_event = on_nginx_event,
             .userdata = p,
@@ -976,7 +1016,7 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
         r = dre_nginx_new(p->cfg.event, &o, &net->nginx, err);
         if (r < 0)
                 return r;
-        snprintf(net->error, sizeof(net->error), "the bridge %s is not set up yet", net->bridge);
+        net->started = true;
         /* every pup gets what it lacks (pups installed before networking) */
         for (struct pup *pup = p->list; pup; pup = pup->next) {
                 struct dbx_error e = {0};
@@ -992,13 +1032,13 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
         return 0;
 }
 
-int pups_gateway_address(struct pups *p, char *buf, size_t size)
+void pups_dre_start(struct pups *p)
 {
-        struct pups_net *net = p->net;
-        if (!net || !net->enabled || !net->up)
-                return -ENETDOWN;
-        snprintf(buf, size, "%s:%u", net->gw_str, net->gateway_port);
-        return 0;
+        struct dbx_error e = {0};
+        if (!p->net || !p->net->enabled || !p->n)
+                return; /* no pups: nothing on the host changes yet */
+        if (net_bring_up(p, &e) < 0)
+                log_error("pup networking: %s", e.message);
 }
 
 void pups_dre_free(struct pups *p)
@@ -1010,12 +1050,11 @@ void pups_dre_free(struct pups *p)
         for (size_t i = 0; i < net->n_listen; i++)
                 free(net->listen[i]);
         free(net->listen);
+        for (size_t i = 0; i < net->n_listen_in; i++)
+                free(net->listen_in[i]);
+        free(net->listen_in);
+        free(net->nginx_bin);
         free(net->run_dir);
         free(net);
         p->net = NULL;
-}
-
-bool pups_net_enabled(struct pups *p)
-{
-        return p->net && p->net->enabled;
 }

@@ -114,17 +114,21 @@ struct pups_dre_config {
         size_t n_listen_addrs;
         uint16_t gateway_port; /* 0: PUPS_GATEWAY_PORT_DEFAULT */
         const char *nginx_bin; /* NULL: DRE_NGINX_BIN_DEFAULT */
+        /* Called once, when the bridge first exists: "10.69.0.1:80", where
+         * the pup gateway API can listen now. */
+        void (*on_up)(void *userdata, const char *gateway_addr_port);
+        void *userdata;
 };
 
-/* Once, after pups_new() and before pups_reconcile(): load grants, set up
- * the bridge, addresses, firewall and nginx. A bad bridge name or CIDR is
- * an error; a bridge that cannot be created is logged and retried at the
- * next change (pups cannot start until then). */
+/* Once, after pups_new(): load grants and check the configuration (a bad
+ * bridge name or CIDR is an error). Nothing on the host changes here. */
 int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_error *err);
+/* Before pups_reconcile(), once the daemon listens: when pups are
+ * installed, bring up the bridge, addresses, firewall and nginx (otherwise
+ * the first install does). A bridge that cannot be created is logged and
+ * retried at the next change; pups cannot start until then. */
+void pups_dre_start(struct pups *p);
 void pups_dre_free(struct pups *p);
-bool pups_net_enabled(struct pups *p);
-/* "10.69.0.1:80", where the pup gateway API listens; -ENETDOWN without a network. */
-int pups_gateway_address(struct pups *p, char *buf, size_t size);
 /* The installed pup with this address (the gateway's caller). */
 struct pup *pups_find_by_ip(struct pups *p, const char *ip);
 /* POST /dbx/metrics from pup: every named metric checked against the
