@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include "core/json.h"
 #include "sources/catalog.h"
+#include "sources/sources.h"
 
 static struct catalog_version *add(struct catalog *c, const char *name, const char *ver, bool valid,
                                    const char *tag)
@@ -275,13 +276,54 @@ static void test_jbuf_json(void **state)
         }
 }
 
+/* Where a location without "type" goes (upstream's rule plus http). */
+static void test_kind_infer(void **state)
+{
+        static const struct {
+                const char *location;
+                int kind; /* -1: refused */
+        } cases[] = {
+            {"https://github.com/Dogebox-WG/pups.git", SOURCE_GIT},
+            {"https://github.com/Dogebox-WG/pups.git/", SOURCE_GIT},
+            {"git@github.com:Dogebox-WG/pups.git", SOURCE_GIT},
+            {"git@github.com:Dogebox-WG/pups", SOURCE_GIT},
+            {"ssh://git@example.org/pups", SOURCE_GIT},
+            {"git://example.org/pups", SOURCE_GIT},
+            {"/srv/git/pups.git", SOURCE_GIT},
+            {"https://example.org/dogebox/index.json", SOURCE_HTTP},
+            {"http://127.0.0.1:8000/index.json", SOURCE_HTTP},
+            {"/srv/pups", SOURCE_DISK},
+            {"/", SOURCE_DISK},
+            {"relative/pups", -1},
+            {"ftp://example.org/pups", -1},
+            {"", -1},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                enum source_kind k = _SOURCE_KIND_MAX;
+                struct dbx_error err = {0};
+                int r = source_kind_infer(cases[i].location, &k, &err);
+                if (cases[i].kind < 0) {
+                        assert_int_equal(r, -EINVAL);
+                        assert_string_equal(err.path, "location");
+                } else {
+                        if (r < 0 || (int)k != cases[i].kind)
+                                fail_msg("%s: %d %s", cases[i].location, r, source_kind_name(k));
+                }
+        }
+        enum source_kind k;
+        assert_int_equal(source_kind_from_name("http", &k), 0);
+        assert_int_equal(k, SOURCE_HTTP);
+        assert_int_equal(source_kind_from_name("HTTP", &k), -EINVAL);
+        assert_string_equal(source_kind_name(SOURCE_DISK), "disk");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_order_and_dedup), cmocka_unit_test(test_limit),
             cmocka_unit_test(test_errors_capped),   cmocka_unit_test(test_cache_roundtrip),
             cmocka_unit_test(test_store_json),      cmocka_unit_test(test_jbuf_escaping),
-            cmocka_unit_test(test_jbuf_json),
+            cmocka_unit_test(test_jbuf_json),       cmocka_unit_test(test_kind_infer),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
