@@ -183,8 +183,10 @@ static void get_store(struct api_ctx *ctx, struct api_req *req)
 static void on_fetched(void *ud, int r, const char *id, const struct dbx_error *err)
 {
         struct waiting *w = ud;
-        if (r < 0)
-                reply_err(w->req, r == -ECANCELED ? 503 : 400, err);
+        if (r == -ECANCELED)
+                api_reply_error(w->req, 503, "dogeboxd is shutting down");
+        else if (r < 0)
+                reply_err(w->req, 400, err);
         else
                 api_reply_json(w->req, 200, json_pack("{s:b}", "success", 1));
         waiting_free(w);
