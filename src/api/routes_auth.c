@@ -582,11 +582,37 @@ static void post_connect_authenticate(struct api_ctx *ctx, struct api_req *req)
         login_start(ctx, req, true);
 }
 
+/* POST /logout [{"all": true}]: this session, or every session ("sign out
+ * everywhere", ours). An empty body is fine, as dpanel strips `{}`. */
 static void post_logout(struct api_ctx *ctx, struct api_req *req)
 {
-        if (!req->session) {
+        _cleanup_json_ json_t *body = NULL;
+        size_t ws = req->body ? strspn(req->body, " \t\r\n") : 0;
+        bool all = false;
+        if (req->body && ws < req->body_len) {
+                if (!(body = api_req_json(req)))
+                        return;
+                json_t *v = json_object_iget(body, "all");
+                if (v && !json_is_boolean(v)) {
+                        reply_error_h(req, 400, NULL, "all must be true or false");
+                        return;
+                }
+                all = json_is_true(v);
+        }
+        if (!req->session && !(all && req->via_admin)) {
                 reply_error_h(req, 400, NULL,
                               "no session to log out: send its token in Authorization: Bearer");
+                return;
+        }
+        if (all) {
+                int r = auth_sessions_revoke_all(ctx->auth);
+                req->session = NULL;
+                if (r < 0) {
+                        reply_error_h(req, 500, NULL, "cannot revoke the sessions: %s",
+                                      strerror(-r));
+                        return;
+                }
+                api_reply_json(req, 200, json_pack("{s:b}", "success", 1));
                 return;
         }
         auth_session_revoke(ctx->auth, req->session);

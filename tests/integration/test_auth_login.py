@@ -265,3 +265,17 @@ def test_reset_password_with_recovery_phrase(daemon):
                               {"seedphrase": words, "new_password": "again"})
     assert code == 200, body
     assert daemon.post("/authenticate", json={"password": "again"}).status_code == 200
+
+
+def test_logout_all_signs_out_everywhere(daemon):
+    first = daemon.login()
+    second = daemon.post("/authenticate", json={"password": "correct horse battery staple"})
+    assert second.status_code == 200
+    other = second.json()["token"]
+    r = daemon.request("POST", "/logout", json={"all": "yes"})
+    assert r.status_code == 400 and "true or false" in r.json()["error"]["message"]
+    r = daemon.request("POST", "/logout", json={"all": True})
+    assert r.status_code == 200 and r.json()["success"] is True
+    for tok in (first, other):
+        r = daemon.get("/system/status", headers={"Authorization": "Bearer " + tok})
+        assert r.status_code == 401
