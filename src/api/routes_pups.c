@@ -2,6 +2,7 @@
  * config, metrics, logs. The lifecycle itself lives in src/pups. */
 #include <sys/stat.h>
 #include "api/api.h"
+#include "api/auth.h"
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/macro.h"
@@ -215,6 +216,36 @@ static void ws_log_pup(struct api_ctx *ctx, struct api_req *req)
         ws_accept_backlog(ctx->hub, req, WS_CHAN_LOG, key, lines ? lines : json_array());
 }
 
+#ifdef HAVE_ROUTES_AUTH
+static int write_keys(void *ud, const char *pup_id, const char *storage_dir, uid_t uid, gid_t gid,
+                      struct dbx_error *err)
+{
+        struct api_ctx *ctx = ud;
+        return auth_pup_keys_write(ctx->auth, pup_id, storage_dir, uid, gid, err);
+}
+
+struct enum_ctx {
+        auth_pup_emit_fn emit;
+        void *emit_ctx;
+};
+
+static int enum_one(void *ud, const char *id, const char *storage, uid_t uid, gid_t gid)
+{
+        struct enum_ctx *e = ud;
+        struct auth_pup_ref ref = {id, storage, uid, gid};
+        e->emit(e->emit_ctx, &ref);
+        return 0;
+}
+
+/* For auth: pups installed before the master key get their keys at setup. */
+static int enum_pups(void *ud, auth_pup_emit_fn emit_fn, void *emit_ctx)
+{
+        struct api_ctx *ctx = ud;
+        struct enum_ctx e = {emit_fn, emit_ctx};
+        return ctx->pups ? pups_foreach(ctx->pups, enum_one, &e) : 0;
+}
+#endif
+
 int routes_pups_register(struct api_ctx *ctx)
 {
         struct dbx_error err = {0};
@@ -231,7 +262,9 @@ int routes_pups_register(struct api_ctx *ctx)
             .pool = ctx->pool,
             .jobs = ctx->jobs,
             .sources = ctx->sources,
-            .auth = ctx->auth,
+#ifdef HAVE_ROUTES_AUTH
+            .write_keys = ctx->auth ? write_keys : NULL,
+#endif
             .sup = sup,
             .data_dir = ctx->data_dir,
             .emit = emit,
@@ -243,6 +276,10 @@ int routes_pups_register(struct api_ctx *ctx)
                 log_error("%s", err.message);
                 return r;
         }
+#ifdef HAVE_ROUTES_AUTH
+        if (ctx->auth)
+                auth_set_pup_enumerator(ctx->auth, enum_pups, ctx);
+#endif
         r = 0;
         r |= api_route(ctx, "PUT", "/pup", put_pup, 0);
         r |= api_route(ctx, "POST", "/pup/{ID}/{action}", post_action, 0);

@@ -151,6 +151,19 @@ static void install_fetched(void *ud)
                 fail(o, pup, "storage_creation_failed", r, m);
                 return;
         }
+        if (p->cfg.write_keys) {
+                /* the delegate key m/1000'/2'/N' (docs/keys.md); no login needed */
+                job_progress(o->job, 70, "keys", "writing the pup's delegate key");
+                r = p->cfg.write_keys(p->cfg.ud, pup->id, storage,
+                                      sandbox_uidrange_host(pup->uid_base, SANDBOX_UID_INSIDE),
+                                      sandbox_uidrange_host(pup->uid_base, SANDBOX_GID_INSIDE), &e);
+                if (r == -EAGAIN)
+                        job_log(o->job, "%s", e.message); /* written when setup completes */
+                else if (r < 0) {
+                        fail(o, pup, "delegate_key_creation_failed", r, e.message);
+                        return;
+                }
+        }
         test_pause("install", "config");
         job_progress(o->job, 75, "config", "writing configuration");
         r = pup_write_config_env(p, pup, &e);

@@ -366,6 +366,21 @@ size_t pups_count(struct pups *p)
         return p->n;
 }
 
+int pups_foreach(struct pups *p,
+                 int (*fn)(void *ud, const char *id, const char *storage, uid_t uid, gid_t gid),
+                 void *ud)
+{
+        for (struct pup *pup = p->list; pup; pup = pup->next) {
+                _cleanup_free_ char *storage = pup_path(p, "storage", pup->id);
+                int r = fn(ud, pup->id, storage,
+                           sandbox_uidrange_host(pup->uid_base, SANDBOX_UID_INSIDE),
+                           sandbox_uidrange_host(pup->uid_base, SANDBOX_GID_INSIDE));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 const char *pup_id(const struct pup *pup)
 {
         return pup->id;

@@ -25,7 +25,6 @@ struct workpool;
 struct jobs;
 struct sources;
 struct sandbox_supervisor;
-struct auth;
 
 /* The API's broadcast: type/id/update as in upstream's Change envelope. */
 typedef void (*pups_emit_fn)(void *ud, const char *type, const char *id, json_t *update,
@@ -39,7 +38,11 @@ struct pups_config {
         struct workpool *pool;
         struct jobs *jobs;
         struct sources *sources;
-        struct auth *auth;              /* may be NULL: no delegate keys */
+        /* Write the pup's delegate keys into its storage (the auth module's
+         * job); -EAGAIN: not yet, the owner has no master key (they are
+         * written when setup completes). NULL: pups get no keys. */
+        int (*write_keys)(void *ud, const char *pup_id, const char *storage_dir, uid_t uid,
+                          gid_t gid, struct dbx_error *err);
         struct sandbox_supervisor *sup; /* may be NULL: pups cannot start */
         const char *data_dir;
         pups_emit_fn emit;
@@ -64,6 +67,11 @@ int pups_reconcile(struct pups *p);
 void pups_shutdown(struct pups *p, void (*done)(void *ud), void *ud);
 
 size_t pups_count(struct pups *p);
+/* Every installed pup, in creation order: id, its storage dir and the
+ * host uid/gid of its service user. Stops at fn's first negative return. */
+int pups_foreach(struct pups *p,
+                 int (*fn)(void *ud, const char *id, const char *storage, uid_t uid, gid_t gid),
+                 void *ud);
 struct pup *pups_find(struct pups *p, const char *id_or_name);
 
 /* JSON for the API (upstream shapes, reference/upstream-api.md §6). */

@@ -217,3 +217,25 @@ def test_sigkill_of_daemon_leaves_no_sandbox(box):
              what="sandboxes to die with the daemon")
     d.start()
     wait_for(lambda: stats(d, pid)["status"] == "running", what="running after restart")
+
+
+def test_delegate_keys_at_install_and_at_setup(box):
+    """Keys are written at install when a master key exists, and for pups
+    installed before setup when setup completes (no login needed later)."""
+    d, src, _ = box
+    early = install(d, src, "Crasher")["pupID"]
+    early_key = os.path.join(d.data_dir, "storage", early, "delegated.key")
+    assert not os.path.exists(early_key)
+    d.setup()
+    wait_for(lambda: os.path.exists(early_key), timeout=10, what="the early pup's key")
+    late = install(d, src, "Hello Web")["pupID"]
+    for pid in (early, late):
+        for name in ("delegated.key", "delegated.extended.key"):
+            path = os.path.join(d.data_dir, "storage", pid, name)
+            st = os.stat(path)
+            assert stat.S_IMODE(st.st_mode) == 0o600, (pid, name)
+            assert st.st_uid == os.stat(os.path.join(d.data_dir, "storage", pid)).st_uid  # the pup user
+    assert open(os.path.join(d.data_dir, "storage", late, "delegated.extended.key")).read() \
+        .startswith("dgpv")
+    assert open(early_key).read() != open(
+        os.path.join(d.data_dir, "storage", late, "delegated.key")).read()
