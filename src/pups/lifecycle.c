@@ -136,6 +136,22 @@ static void install_fetched(void *ud)
                 return;
         }
         int r = pup_fetch_result(o->fetch, &e);
+        if (job_cancelled(o->job) && streq(o->action, "install")) {
+                /* the owner cancelled the install: undo the adoption */
+                _cleanup_free_ char *payload = pup_path(p, "pups", pup->id);
+                _cleanup_free_ char *storage = pup_path(p, "storage", pup->id);
+                fs_rm_rf(payload);
+                fs_rm_rf(storage);
+                store_pup_delete(p->cfg.store, pup->id);
+                char id[33];
+                snprintf(id, sizeof(id), "%s", pup->id);
+                pup_unlink_free(p, pup);
+                if (p->cfg.emit)
+                        p->cfg.emit(p->cfg.ud, "pup_purged", "internal",
+                                    json_pack("{s:s}", "pupId", id), NULL);
+                job_done(o->job, -ECANCELED, "the install was cancelled; nothing is left");
+                return;
+        }
         if (r < 0) {
                 job_log(o->job, "download failed: %s", e.message);
                 fail(o, pup, "download_failed", r, e.message);
