@@ -178,7 +178,7 @@ json_t *pup_metric_values_json(struct pup *pup, size_t i)
         json_t *a = json_array();
         const struct pup_metric_ring *r =
             pup->metrics && i < pup->n_metrics ? &pup->metrics[i] : NULL;
-        unsigned n = r ? r->n : 0;
+        unsigned n = r ? MIN(r->n, m->history) : 0; /* history may differ after an upgrade */
         /* oldest first, null for slots never written, history long (upstream) */
         for (unsigned k = 0; k < m->history - n; k++)
                 json_array_append_new(a, json_null());
