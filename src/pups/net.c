@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include "core/fsutil.h"
 #include "core/json.h"
@@ -331,8 +332,12 @@ static uint16_t *used_host_ports(struct pups *p, size_t *ret_n)
 }
 
 /* Give pup what it lacks: an address, a service address per provided
- * interface, a host port per web UI. Existing ones are kept (checked). */
-static int allocate(struct pups *p, struct pup *pup, bool *ret_changed, struct dbx_error *err)
+ * interface, a host port per web UI. Existing ones are kept (checked).
+ * recheck_ports (at bring-up, before our nginx runs): a web UI port that
+ * something else now listens on is given up and replaced, or nginx could
+ * not start at all. */
+static int allocate(struct pups *p, struct pup *pup, bool recheck_ports, bool *ret_changed,
+                    struct dbx_error *err)
 {
         struct pups_net *net = p->net;
         uint32_t used[PUPS_MAX + 1], ip;
@@ -389,8 +394,23 @@ static int allocate(struct pups *p, struct pup *pup, bool *ret_changed, struct d
                 bool have = false;
                 if (!e->web_ui)
                         continue;
-                json_array_foreach(pup->web_uis, k, w) have |=
-                    streq(json_string_value(json_object_get(w, "name")) ?: "", e->name);
+                json_array_foreach(pup->web_uis, k, w)
+                {
+                        json_int_t port = json_integer_value(json_object_get(w, "port"));
+                        bool busy = false;
+                        if (!streq(json_string_value(json_object_get(w, "name")) ?: "", e->name))
+                                continue;
+                        if (recheck_ports && port > 0 && port <= 65535 &&
+                            net_host_port_listening((uint16_t)port, &busy) == 0 && busy) {
+                                log_warn("pup %s: web UI port %lld is taken by another program: "
+                                         "a new port is chosen",
+                                         pup->id, (long long)port);
+                                json_array_remove(pup->web_uis, k);
+                                changed = true;
+                                break;
+                        }
+                        have = true;
+                }
                 if (have)
                         continue;
                 size_t nports = 0;
@@ -421,7 +441,7 @@ int pup_net_adopt(struct pups *p, struct pup *pup, struct dbx_error *err)
         if (!p->net->up)
                 return dbx_error_set(err, -ENETDOWN, "", "pup networking is not available: %s",
                                      p->net->error);
-        r = allocate(p, pup, &changed, err);
+        r = allocate(p, pup, false, &changed, err);
         if (r < 0)
                 return dbx_error_set(err, r, "", "cannot give %s its network resources: %s",
                                      pup->name, err ? err->message : strerror(-r));
@@ -969,6 +989,17 @@ int pups_dre_setup(struct pups *p, const struct pups_dre_config *c, struct dbx_e
         return 0;
 }
 
+/* An nginx of a previous daemon still running on our run dir (it holds
+ * our web UI ports until dre_nginx kills it at the first apply). */
+static bool leftover_nginx(const struct pups_net *net)
+{
+        _cleanup_free_ char *path = xasprintf("%s/nginx.pid", net->run_dir), *text = NULL;
+        if (fs_read_file(path, 64, &text, NULL) < 0)
+                return false;
+        long pid = strtol(text, NULL, 10);
+        return pid > 1 && kill((pid_t)pid, 0) == 0;
+}
+
 /* Once, when the first pup needs the network: the nginx manager, what
  * every pup lacks, then the first rendering (bridge, firewall, nginx). */
 static int net_bring_up(struct pups *p, struct dbx_error *err)
@@ -1017,13 +1048,14 @@ static int net_bring_up(struct pups *p, struct dbx_error *err)
         if (r < 0)
                 return r;
         net->started = true;
+        bool recheck = !leftover_nginx(net);
         /* every pup gets what it lacks (pups installed before networking) */
         for (struct pup *pup = p->list; pup; pup = pup->next) {
                 struct dbx_error e = {0};
                 bool changed = false;
                 if (!pup->manifest || streq(pup->installation, "purging"))
                         continue;
-                if (allocate(p, pup, &changed, &e) < 0)
+                if (allocate(p, pup, recheck, &changed, &e) < 0)
                         log_error("pup %s: %s", pup->id, e.message);
                 else if (changed)
                         pup_persist(p, pup);

@@ -39,6 +39,13 @@ def box():
             pups[name] = j["pupID"]
         for name, pid in pups.items():
             wait_for(lambda: stats(d, pid)["status"] == "running", what=name + " running")
+        # "running" means the services started; wait until they also listen
+        wait_for(lambda: py_in_pup(d, pups["Ping Consumer"], HTTP_GET,
+                                   "http://dbx-example-ping.localhost/status").startswith("200 "),
+                 timeout=15, what="the ping provider listening")
+        wait_for(lambda: py_in_pup(d, pups["Echo Client"], TCP_TALK, "dbx-example-echo.localhost",
+                                   7007, 2) == "reply ping", timeout=15,
+                 what="the echo provider listening")
     except BaseException:
         print(d.read_log())
         d.stop()
@@ -351,5 +358,36 @@ def test_restart_keeps_addresses_and_ports(box):
             wait_for(lambda: stats(d, p)["status"] == "running", what="running again")
     assert {p: (state(d, p)["ip"], state(d, p)["webUIs"]) for p in live} == before
     assert svc_addr(d, cons, "dbx-example-ping") == svc
-    out = py_in_pup(d, cons, HTTP_GET, "http://dbx-example-ping.localhost/ping")
-    assert out.startswith("200 "), out
+    wait_for(lambda: py_in_pup(d, cons, HTTP_GET, "http://dbx-example-ping.localhost/ping")
+             .startswith("200 "), timeout=15, what="the provider answering again")
+
+
+def test_web_ui_port_taken_while_down_is_replaced(box):
+    """A web UI port another program took while the daemon was down is
+    replaced (nginx could not start on it), and says so."""
+    d, _, _, pups = box
+    web = pups["Hello Web"]
+    old = state(d, web)["webUIs"][0]["port"]
+    assert d.stop() == 0
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", old))
+    squatter.listen()
+    try:
+        d2 = Daemon(data_dir=d.data_dir, net=d.net)
+        d2.cgroup_parent = d.cgroup_parent
+        d2.start()
+        d.proc, d.port, d.log = d2.proc, d2.port, d2.log
+        wait_for(lambda: stats(d, web)["status"] == "running", what="hello-web running")
+        new = state(d, web)["webUIs"][0]["port"]
+        assert new != old and new >= 10000
+        assert "web UI port %d is taken by another program" % old in d.read_log()
+        # "running" means its service started; the page answers a moment later
+        wait_for(lambda: "Hello from a native pup!" in subprocess.run(
+            ["curl", "-s", "-m", "2", "http://127.0.0.1:%d/" % new], capture_output=True,
+            text=True).stdout, timeout=15, what="the web UI on its new port")
+        wait_for(lambda: py_in_pup(d, pups["Ping Consumer"], HTTP_GET,
+                                   "http://dbx-example-ping.localhost/ping").startswith("200 "),
+                 timeout=15, what="the provider answering again")
+    finally:
+        squatter.close()
