@@ -510,6 +510,22 @@ void pup_deps_cancel_wait(struct pup *pup)
                 fail_wait(pup, -ECANCELED, "the start was cancelled");
 }
 
+json_t *pup_deps_not_running_json(struct pups *p, struct pup *pup)
+{
+        json_t *a = NULL;
+        for (size_t i = 0; pup->manifest && i < pup->manifest->n_dependencies; i++) {
+                const char *iface = pup->manifest->dependencies[i].interface_name;
+                const char *id = provider_of(pup, iface);
+                struct pup *prov = find_id(p, id);
+                if (!id || (prov && prov->status == PUP_RUNNING))
+                        continue;
+                if (!a)
+                        a = json_array();
+                json_array_append_new(a, json_string(iface));
+        }
+        return a ? a : json_null(); /* upstream: null when all run */
+}
+
 /* ---- removing a provider ------------------------------------------------------ */
 
 static size_t consumers_of(struct pups *p, const struct pup *prov, struct pup **out, size_t max)

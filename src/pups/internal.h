@@ -157,6 +157,8 @@ void pup_deps_cancel_wait(struct pup *pup);
 int pup_deps_check_remove(struct pups *p, struct pup *pup, const char *action,
                           struct dbx_error *err);
 void pup_deps_removed(struct pups *p, struct pup *pup);
+/* PupStats issues.depsNotRunning: interfaces whose chosen provider does not run, or null */
+json_t *pup_deps_not_running_json(struct pups *p, struct pup *pup);
 
 /* metrics.c */
 json_t *pup_metric_values_json(struct pup *pup, size_t i);

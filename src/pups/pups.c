@@ -157,15 +157,16 @@ json_t *pups_stats_json(struct pups *p, struct pup *pup)
         disk.n = pup->disk_sampled_usec ? 1 : 0;
         disk.head = disk.n;
         return json_pack("{s:s,s:s,s:[{s:s,s:s,s:s,s:o},{s:s,s:s,s:s,s:o},{s:s,s:s,s:s,s:o}],s:o,"
-                         "s:{s:n,s:n,s:b},s:i,s:s,s:I}",
+                         "s:{s:o,s:n,s:b},s:i,s:s,s:I}",
                          "id", pup->id, "status", pup_status_name(pup->status), "systemMetrics",
                          "name", "CPU", "label", "CPU", "type", "float", "values",
                          ring_json(&pup->cpu), "name", "Memory", "label", "Memory", "type", "float",
                          "values", ring_json(&pup->mem), "name", "Disk Usage", "label",
                          "Disk Usage", "type", "float", "values", ring_json(&disk), "metrics",
-                         metrics, "issues", "depsNotRunning", "healthWarnings", "upgradeAvailable",
-                         0, "restarts", pup->restarts, "lastExit", pup->last_exit, "diskBytes",
-                         (json_int_t)pup->disk_bytes);
+                         metrics, "issues", "depsNotRunning",
+                         pup_deps_not_running_json(p, pup) /* DRE: [iface] or null */,
+                         "healthWarnings", "upgradeAvailable", 0, "restarts", pup->restarts,
+                         "lastExit", pup->last_exit, "diskBytes", (json_int_t)pup->disk_bytes);
 }
 
 json_t *pups_all_stats_json(struct pups *p)

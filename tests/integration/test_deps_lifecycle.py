@@ -246,12 +246,15 @@ def test_providers_start_first_and_after_a_restart(box):
     prov = install(d, src, "Ping Provider")["pupID"]
     cons = install(d, src, "Ping Consumer")["pupID"]
     wait_for(lambda: running(d, cons), what="consumer running")
+    assert stats(d, cons)["issues"]["depsNotRunning"] is None
     assert action(d, cons, "stop")["status"] == "completed"
     assert action(d, prov, "stop")["status"] == "completed"
+    assert stats(d, cons)["issues"]["depsNotRunning"] == [PING]
     # starting the consumer starts its stopped provider first
     j = action(d, cons, "start")
     assert j["status"] == "completed", j
     assert running(d, prov) and running(d, cons)
+    assert stats(d, cons)["issues"]["depsNotRunning"] is None
     log = d.read_log()
     assert "starting Ping Provider first, it provides %s" % PING in log
     assert "pup %s (Ping Consumer) waits for its providers to run" % cons in log
