@@ -6,6 +6,7 @@
  * `installing` pup (the download/extraction never completed: it becomes
  * broken/install_interrupted and can be retried or purged), `uninstalling`
  * or `purging` (finished now: both are idempotent). */
+#include <strings.h>
 #include <sys/statvfs.h>
 #include "core/fsutil.h"
 #include "core/log.h"
@@ -259,6 +260,20 @@ static void run_install(struct job *job, void *ud)
                 pup_source_info_done(&info);
                 job_done(job, r, e.message);
                 return;
+        }
+        /* checked again here: two installs of one pup may have been queued
+         * before either ran (they serialize on the pup name) */
+        for (struct pup *other = p->list; other; other = other->next) {
+                if (strcasecmp(other->name, m->meta.name) == 0 &&
+                    streq(other->source_id, o->source_id) &&
+                    !streq(other->installation, "uninstalled")) {
+                        pup_source_info_done(&info);
+                        _cleanup_free_ char *msg =
+                            xasprintf("%s is already installed (pup %s, version %s)", other->name,
+                                      other->id, other->version);
+                        job_done(job, -EEXIST, msg);
+                        return;
+                }
         }
         if (p->n >= PUPS_MAX) {
                 pup_source_info_done(&info);

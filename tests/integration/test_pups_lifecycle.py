@@ -239,3 +239,18 @@ def test_delegate_keys_at_install_and_at_setup(box):
         .startswith("dgpv")
     assert open(early_key).read() != open(
         os.path.join(d.data_dir, "storage", late, "delegated.key")).read()
+
+
+def test_two_installs_of_one_pup_install_once(box):
+    """Refused at once (409) when the first one already adopted the pup, or
+    by the second job when both were queued before either ran."""
+    d, src, _ = box
+    a = install(d, src, "Crasher", wait=False)
+    code, body = d.admin("PUT", "/pup", {"sourceId": src, "pupName": "Crasher"})
+    if code == 200:
+        failed = wait_job(d, json.loads(body)["id"])
+        assert failed["status"] == "failed" and "already installed" in failed["errorMessage"]
+    else:
+        assert code == 409 and "already installed" in json.loads(body)["error"]["message"]
+    assert wait_job(d, a)["status"] == "completed"
+    assert len(states(d)) == 1
