@@ -82,6 +82,11 @@ int routes_pups_register(struct api_ctx *ctx);
 int routes_deps_register(struct api_ctx *ctx); /* after pups: providers, gateway */
 void routes_deps_start(struct api_ctx *ctx);   /* api_start: the pups' network */
 int routes_web_register(struct api_ctx *ctx);  /* last: the SPA fallback */
+/* Shared by the pup route files (routes_pups.c). */
+struct pup;
+int api_pup_status(int r); /* HTTP status for a lifecycle errno */
+struct pup *api_pup_or_404(struct api_ctx *ctx, struct api_req *req, const char *param);
+
 /* Teardown counterparts (module state in ctx). */
 void routes_auth_free(struct api_ctx *ctx);
 void routes_sources_free(struct api_ctx *ctx);

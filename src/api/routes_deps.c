@@ -12,38 +12,10 @@
 
 #define GATEWAY_BODY_MAX (64 * 1024) /* a metrics push is a few hundred bytes */
 
-static int status_for(int r)
-{
-        switch (r) {
-        case -ENOENT:
-                return 404;
-        case -EEXIST:
-        case -EBUSY:
-        case -ELOOP:
-                return 409;
-        case -EAGAIN:
-                return 429;
-        case -E2BIG:
-                return 413;
-        default:
-                return 400;
-        }
-}
-
-static struct pup *find_or_404(struct api_ctx *ctx, struct api_req *req)
-{
-        const char *id = route_param(&req->match, "ID");
-        struct pup *pup = id ? pups_find(ctx->pups, id) : NULL;
-        if (!pup)
-                api_reply_error(req, 404, "no pup '%s' (use its id, or its name when unique)",
-                                id ? id : "");
-        return pup;
-}
-
 /* GET /providers/{ID}: one PupDependencyReport per dependency. */
 static void get_providers(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req);
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (pup)
                 api_reply_json(req, 200, pups_providers_json(ctx->pups, pup, false));
 }
@@ -51,7 +23,7 @@ static void get_providers(struct api_ctx *ctx, struct api_req *req)
 /* GET /missing-deps/{ID}: required dependencies without a usable provider. */
 static void get_missing_deps(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req);
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (pup)
                 api_reply_json(req, 200, pups_providers_json(ctx->pups, pup, true));
 }
@@ -66,7 +38,7 @@ static void post_providers(struct api_ctx *ctx, struct api_req *req)
                 return;
         int r = pups_set_providers(ctx->pups, route_param(&req->match, "ID"), body, job, &err);
         if (r < 0) {
-                api_reply_error(req, status_for(r), "%s", err.message);
+                api_reply_error(req, api_pup_status(r), "%s", err.message);
                 return;
         }
         api_reply_json(req, 200, json_pack("{s:s}", "id", job));
@@ -96,7 +68,7 @@ static void post_plan(struct api_ctx *ctx, struct api_req *req)
                 return;
         int r = pups_install_plan(ctx->pups, &ir, &plan, &err);
         if (r < 0) {
-                api_reply_error(req, status_for(r), "%s", err.message);
+                api_reply_error(req, api_pup_status(r), "%s", err.message);
                 return;
         }
         api_reply_json(req, 200, plan);
@@ -126,7 +98,7 @@ static void post_remove(struct api_ctx *ctx, struct api_req *req, const char *ac
         int r = pups_action_flags(ctx->pups, route_param(&req->match, "ID"), action,
                                   force ? PUPS_ACTION_FORCE : 0, job, &err);
         if (r < 0) {
-                api_reply_error(req, status_for(r), "%s", err.message);
+                api_reply_error(req, api_pup_status(r), "%s", err.message);
                 return;
         }
         api_reply_json(req, 200, json_pack("{s:s}", "id", job));
@@ -184,7 +156,7 @@ static void gateway_dispatch(struct api_req *req, void *userdata)
                         json_array_append_new(fields,
                                               json_pack("{s:s,s:s}", "name", errs.items[i].path,
                                                         "message", errs.items[i].message));
-                int st = status_for(r);
+                int st = api_pup_status(r);
                 api_reply_json(req, st,
                                json_pack("{s:{s:i,s:s,s:o}}", "error", "code", st, "message",
                                          errs.n ? errs.items[0].message : "invalid metrics",

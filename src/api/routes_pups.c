@@ -27,16 +27,20 @@ static void log_line(void *ud, const char *pup_id, const char *line, size_t len)
 
 #define PUPS_WS_BACKLOG_BYTES (256 * 1024) /* replayed on a log socket at most */
 
-static int status_for(int r)
+/* The HTTP status for a lifecycle errno (shared with routes_deps.c). */
+int api_pup_status(int r)
 {
         switch (r) {
         case -ENOENT:
                 return 404;
         case -EEXIST:
         case -EBUSY:
+        case -ELOOP:
                 return 409;
         case -EAGAIN:
                 return 429;
+        case -E2BIG:
+                return 413;
         case -ENOSPC:
         case -ENOMEM:
                 return 507;
@@ -45,7 +49,8 @@ static int status_for(int r)
         }
 }
 
-static struct pup *find_or_404(struct api_ctx *ctx, struct api_req *req, const char *param)
+/* The pup named by route parameter param (id, or unique name), or a 404. */
+struct pup *api_pup_or_404(struct api_ctx *ctx, struct api_req *req, const char *param)
 {
         const char *id = route_param(&req->match, param);
         struct pup *pup = id ? pups_find(ctx->pups, id) : NULL;
@@ -77,7 +82,7 @@ static void put_pup(struct api_ctx *ctx, struct api_req *req)
         int r = ir.auto_install_dependencies ? pups_install_auto(ctx->pups, &ir, job, &plan, &err)
                                              : pups_install(ctx->pups, &ir, job, &err);
         if (r < 0) {
-                api_reply_error(req, status_for(r), "%s", err.message);
+                api_reply_error(req, api_pup_status(r), "%s", err.message);
                 return;
         }
         api_reply_json(req, 200,
@@ -92,7 +97,7 @@ static void post_action(struct api_ctx *ctx, struct api_req *req)
         int r = pups_action(ctx->pups, route_param(&req->match, "ID"),
                             route_param(&req->match, "action"), job, &err);
         if (r < 0) {
-                api_reply_error(req, status_for(r), "%s", err.message);
+                api_reply_error(req, api_pup_status(r), "%s", err.message);
                 return;
         }
         api_reply_json(req, 200, json_pack("{s:s}", "id", job));
@@ -100,14 +105,14 @@ static void post_action(struct api_ctx *ctx, struct api_req *req)
 
 static void get_pup(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req, "ID");
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (pup)
                 api_reply_json(req, 200, pups_state_json(ctx->pups, pup));
 }
 
 static void get_pup_stats(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req, "ID");
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (pup)
                 api_reply_json(req, 200, pups_stats_json(ctx->pups, pup));
 }
@@ -129,8 +134,8 @@ static void post_config(struct api_ctx *ctx, struct api_req *req)
                         json_array_append_new(fields,
                                               json_pack("{s:s,s:s}", "name", errs.items[i].path,
                                                         "message", errs.items[i].message));
-                api_reply_json(req, status_for(r),
-                               json_pack("{s:{s:i,s:s,s:o}}", "error", "code", status_for(r),
+                api_reply_json(req, api_pup_status(r),
+                               json_pack("{s:{s:i,s:s,s:o}}", "error", "code", api_pup_status(r),
                                          "message", err.message, "fields", fields));
                 dbx_errors_free(&errs);
                 return;
@@ -147,7 +152,7 @@ static void get_metrics(struct api_ctx *ctx, struct api_req *req)
 
 static void get_log_tail(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req, "ID");
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (!pup)
                 return;
         const char *lim = api_req_query(req, "limit");
@@ -169,7 +174,7 @@ static void get_log_tail(struct api_ctx *ctx, struct api_req *req)
 
 static void get_log_download(struct api_ctx *ctx, struct api_req *req)
 {
-        struct pup *pup = find_or_404(ctx, req, "ID");
+        struct pup *pup = api_pup_or_404(ctx, req, "ID");
         if (!pup)
                 return;
         const char *path = pups_log_path(ctx->pups, pup);

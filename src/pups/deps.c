@@ -733,22 +733,8 @@ int pups_set_providers(struct pups *p, const char *id, const json_t *body, char 
         o->sel = sel;
         char display[160];
         snprintf(display, sizeof(display), "Choose providers for %s", pup->name);
-        struct job_desc jd = {
-            .action = "providers",
-            .key = pup->id,
-            .pup_id = pup->id,
-            .pup_name = pup->name,
-            .pup_version = pup->version,
-            .source_id = pup->source_id,
-            .display_name = display,
-        };
-        r = jobs_submit(p->cfg.jobs, &jd, run_providers, o, providers_op_free, ret_job);
-        if (r < 0) {
-                providers_op_free(o);
-                return dbx_error_set(err, r, "", "cannot queue the change: %s",
-                                     r == -EAGAIN ? "too many jobs waiting" : strerror(-r));
-        }
-        return 0;
+        return pup_job_submit(p, pup, "providers", display, run_providers, o, providers_op_free,
+                              ret_job, err);
 }
 
 /* ---- auto-install plans ------------------------------------------------------ */

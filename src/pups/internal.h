@@ -103,6 +103,10 @@ void pups_stats_sample(struct pups *p);
 int pup_write_config_env(struct pups *p, struct pup *pup, struct dbx_error *err);
 
 /* lifecycle.c */
+#include "jobs/jobs.h"
+int pup_job_submit(struct pups *p, struct pup *pup, const char *action, const char *display,
+                   job_run_fn run, void *op, void (*op_free_fn)(void *), char ret_job[33],
+                   struct dbx_error *err);
 void pup_stopped_continue(struct pup *pup);
 
 /* ---- DRE (net.c, deps.c, metrics.c) ---- */

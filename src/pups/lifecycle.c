@@ -85,6 +85,31 @@ static void fail(struct op *o, struct pup *pup, const char *broken, int r, const
         job_done(o->job, r < 0 ? r : -EIO, msg);
 }
 
+/* Queue a job on one pup (key = its id, so its jobs run in order). On
+ * failure op is freed and err says why. */
+int pup_job_submit(struct pups *p, struct pup *pup, const char *action, const char *display,
+                   job_run_fn run, void *op, void (*op_free_fn)(void *), char ret_job[33],
+                   struct dbx_error *err)
+{
+        struct job_desc d = {
+            .action = action,
+            .key = pup->id,
+            .pup_id = pup->id,
+            .pup_name = pup->name,
+            .pup_version = pup->version,
+            .source_id = pup->source_id,
+            .display_name = display,
+        };
+        int r = jobs_submit(p->cfg.jobs, &d, run, op, op_free_fn, ret_job);
+        if (r < 0) {
+                op_free_fn(op);
+                return dbx_error_set(err, r, "", "cannot queue %s: %s", action,
+                                     r == -EAGAIN ? "too many jobs waiting: try again shortly"
+                                                  : strerror(-r));
+        }
+        return 0;
+}
+
 /* ---- install ----------------------------------------------------------- */
 
 static void fetch_work(void *ud)
@@ -594,23 +619,9 @@ int pups_action_flags(struct pups *p, const char *id, const char *action, unsign
         struct op *o = op_new(p, pup->id, action);
         char display[160];
         snprintf(display, sizeof(display), "%c%s %s", action[0] - 32, action + 1, pup->name);
-        struct job_desc d = {
-            .action = action,
-            .key = pup->id,
-            .pup_id = pup->id,
-            .pup_name = pup->name,
-            .pup_version = pup->version,
-            .source_id = pup->source_id,
-            .display_name = display,
-        };
-        int r = jobs_submit(p->cfg.jobs, &d, streq(action, "retry") ? run_retry : run_action, o,
-                            op_free, ret_job);
-        if (r < 0) {
-                op_free(o);
-                return dbx_error_set(err, r, "", "cannot queue %s: %s", action,
-                                     r == -EAGAIN ? "too many jobs waiting" : strerror(-r));
-        }
-        return 0;
+        return pup_job_submit(p, pup, action, display,
+                              streq(action, "retry") ? run_retry : run_action, o, op_free, ret_job,
+                              err);
 }
 
 /* Retry a broken install: fetch again into a clean payload dir, keep the
@@ -728,20 +739,7 @@ int pups_configure(struct pups *p, const char *id, const json_t *values, char re
         o->config_values = stored;
         char display[160];
         snprintf(display, sizeof(display), "Configure %s", pup->name);
-        struct job_desc d = {
-            .action = "config",
-            .key = pup->id,
-            .pup_id = pup->id,
-            .pup_name = pup->name,
-            .display_name = display,
-        };
-        r = jobs_submit(p->cfg.jobs, &d, run_config, o, op_free, ret_job);
-        if (r < 0) {
-                op_free(o);
-                return dbx_error_set(err, r, "", "cannot queue the configuration: %s",
-                                     strerror(-r));
-        }
-        return 0;
+        return pup_job_submit(p, pup, "config", display, run_config, o, op_free, ret_job, err);
 }
 
 /* ---- reconcile --------------------------------------------------------- */
