@@ -277,13 +277,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 snprintf(r->path, sizeof(r->path), "%s", url);
                 const char *cl =
                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-                if (cl && strtoull(cl, NULL, 10) > s->body_max) {
+                unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+                if (len > HTTP_DRAIN_MAX) {
+                        /* far too large to read: answer now and close */
                         api_reply_error(r, 413,
                                         "request body of %s bytes is too large: at most "
                                         "%zu bytes are accepted",
                                         cl, s->body_max);
                         return MHD_YES;
                 }
+                /* slightly too large: read and discard it, then answer 413, so
+                 * the client (still sending) is not reset before it reads why */
+                if (len > s->body_max)
+                        r->body_too_large = true;
                 return MHD_YES;
         }
 

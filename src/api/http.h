@@ -17,6 +17,7 @@
 #define HTTP_CONNECTIONS_MAX  512           /* per listener; beyond that MHD refuses */
 #define HTTP_IDLE_TIMEOUT_S   120           /* idle keep-alive connections are closed */
 #define HTTP_LISTENERS_MAX    8
+#define HTTP_DRAIN_MAX        (16 * 1024 * 1024) /* a too-large body up to this is read and dropped */
 
 struct MHD_Connection;
 struct http_server;

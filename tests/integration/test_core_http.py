@@ -165,3 +165,19 @@ def test_garbage_request_does_not_kill_daemon(daemon):
             pass
         s.close()
     assert daemon.get("/system/bootstrap").status_code == 200
+
+
+def test_413_huge_content_length_answered_at_once(daemon):
+    """A body far past the limit is not read at all: the answer comes first."""
+    s = socket.create_connection(("127.0.0.1", daemon.port))
+    s.sendall(b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+              b"Content-Type: application/json\r\n\r\n")
+    s.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    s.close()
+    assert data.startswith(b"HTTP/1.1 413"), data[:100]
