@@ -15,10 +15,11 @@
 #include "core/error.h"
 #include "semver/semver.h"
 
-#define RESOLVER_PUPS_MAX 200000 /* entries in one world: 256 installed + every source's versions  \
-                                  */
-#define RESOLVER_PLAN_MAX  64    /* pups one auto-install may add; real trees are < 5 */
-#define RESOLVER_DEPTH_MAX 16    /* longest dependency chain followed */
+#define RESOLVER_PUPS_MAX                                                                          \
+        200000                /* entries in one world: 256 installed + every source's versions     \
+                               */
+#define RESOLVER_PLAN_MAX  64 /* pups one auto-install may add; real trees are < 5 */
+#define RESOLVER_DEPTH_MAX 16 /* longest dependency chain followed */
 
 /* An interface a pup provides. */
 struct resolver_iface {
