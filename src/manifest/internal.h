@@ -105,3 +105,7 @@ const char *path_check_no_dotdot(const char *p);
  * `150 is above the maximum (100)`. */
 int field_coerce(const struct manifest_field *f, const json_t *v, char **ret, char *why,
                  size_t whysize);
+
+/* manifest.c: limits, emptiness and bounded parsing of a JSON document. */
+int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
+                       struct dbx_errors *errs);

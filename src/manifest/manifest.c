@@ -1061,18 +1061,16 @@ int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_er
         return 0;
 }
 
-int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct dbx_errors *errs,
-                   struct dbx_errors *warnings)
+/* Size limit, emptiness and bounded JSON parsing shared by manifest.json
+ * and dogebox.json; what names the document in messages. */
+int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
+                       struct dbx_errors *errs)
 {
-        _cleanup_json_ json_t *root = NULL;
         struct dbx_error err = {0};
-        int r;
-
-        if (len > MANIFEST_SIZE_MAX) {
+        if (len > max) {
                 if (errs)
-                        dbx_errors_add(errs, -E2BIG, "",
-                                       "the manifest is %zu bytes, at most %d are allowed", len,
-                                       MANIFEST_SIZE_MAX);
+                        dbx_errors_add(errs, -E2BIG, "", "%s is %zu bytes, at most %zu are allowed",
+                                       what, len, max);
                 return -E2BIG;
         }
         size_t i = 0;
@@ -1080,16 +1078,26 @@ int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct db
                 i++;
         if (i == len) {
                 if (errs)
-                        dbx_errors_add(errs, -EINVAL, "",
-                                       "the manifest is empty (a JSON object is expected)");
+                        dbx_errors_add(errs, -EINVAL, "", "%s is empty (a JSON object is expected)",
+                                       what);
                 return -EINVAL;
         }
-        r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, &root, &err);
+        int r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, ret, &err);
         if (r < 0) {
                 if (errs)
                         dbx_errors_add(errs, r, "", "%s", err.message);
                 return -EINVAL;
         }
+        return 0;
+}
+
+int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct dbx_errors *errs,
+                   struct dbx_errors *warnings)
+{
+        _cleanup_json_ json_t *root = NULL;
+        int r = manifest_text_load("the manifest", buf, len, MANIFEST_SIZE_MAX, &root, errs);
+        if (r < 0)
+                return r;
         return manifest_parse_json(root, ret, errs, warnings);
 }
 

@@ -83,31 +83,9 @@ int manifest_source_parse(const char *buf, size_t len, struct manifest_source **
                           struct dbx_errors *errs, struct dbx_errors *warnings)
 {
         _cleanup_json_ json_t *root = NULL;
-        struct dbx_error err = {0};
-        int r;
-
-        if (len > MANIFEST_SOURCE_SIZE_MAX) {
-                if (errs)
-                        dbx_errors_add(errs, -E2BIG, "",
-                                       "dogebox.json is %zu bytes, at most %d are allowed", len,
-                                       MANIFEST_SOURCE_SIZE_MAX);
-                return -E2BIG;
-        }
-        size_t i = 0;
-        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
-                i++;
-        if (i == len) {
-                if (errs)
-                        dbx_errors_add(errs, -EINVAL, "",
-                                       "dogebox.json is empty (a JSON object is expected)");
-                return -EINVAL;
-        }
-        r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, &root, &err);
-        if (r < 0) {
-                if (errs)
-                        dbx_errors_add(errs, r, "", "%s", err.message);
-                return -EINVAL;
-        }
+        int r = manifest_text_load("dogebox.json", buf, len, MANIFEST_SOURCE_SIZE_MAX, &root, errs);
+        if (r < 0)
+                return r;
         return manifest_source_parse_json(root, ret, errs, warnings);
 }
 
