@@ -108,6 +108,26 @@ void jbuf_int(struct jbuf *b, long long v)
         jbuf_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+void jbuf_real(struct jbuf *b, double d)
+{
+        char tmp[40];
+        snprintf(tmp, sizeof(tmp), "%.17g", d);
+        char *e = strchr(tmp, 'e');
+        if (e) { /* as jansson: "1e300", "1e-7", not "1e+300", "1e-07" */
+                char *src = e + 1, *dst = e + 1;
+                if (*src == '+')
+                        src++;
+                else if (*src == '-')
+                        *dst++ = *src++;
+                while (*src == '0' && src[1])
+                        src++;
+                memmove(dst, src, strlen(src) + 1);
+        }
+        jbuf_puts(b, tmp);
+        if (!strpbrk(tmp, ".e")) /* stay a real, as jansson writes it */
+                jbuf_raw(b, ".0", 2);
+}
+
 void jbuf_json(struct jbuf *b, const json_t *j)
 {
         switch (json_typeof(j)) {
@@ -147,25 +167,9 @@ void jbuf_json(struct jbuf *b, const json_t *j)
         case JSON_INTEGER:
                 jbuf_int(b, (long long)json_integer_value(j));
                 break;
-        case JSON_REAL: {
-                char tmp[40];
-                snprintf(tmp, sizeof(tmp), "%.17g", json_real_value(j));
-                char *e = strchr(tmp, 'e');
-                if (e) { /* as jansson: "1e300", "1e-7", not "1e+300", "1e-07" */
-                        char *src = e + 1, *dst = e + 1;
-                        if (*src == '+')
-                                src++;
-                        else if (*src == '-')
-                                *dst++ = *src++;
-                        while (*src == '0' && src[1])
-                                src++;
-                        memmove(dst, src, strlen(src) + 1);
-                }
-                jbuf_puts(b, tmp);
-                if (!strpbrk(tmp, ".e")) /* stay a real, as jansson writes it */
-                        jbuf_raw(b, ".0", 2);
+        case JSON_REAL:
+                jbuf_real(b, json_real_value(j));
                 break;
-        }
         case JSON_TRUE:
                 jbuf_raw(b, "true", 4);
                 break;

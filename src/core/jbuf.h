@@ -16,6 +16,10 @@ void jbuf_puts(struct jbuf *b, const char *s);
 void jbuf_printf(struct jbuf *b, const char *fmt, ...) _printf_(2, 3);
 /* v in decimal. */
 void jbuf_int(struct jbuf *b, long long v);
+/* A real as jansson writes it (%.17g, always with "." or "e"). */
+void jbuf_real(struct jbuf *b, double d);
+/* A string literal known to need no escaping (keys, punctuation). */
+#define JBUF_LIT(b, s) jbuf_raw(b, "" s, sizeof(s) - 1)
 /* s as a JSON string literal (quoted and escaped; NULL becomes ""). */
 void jbuf_str(struct jbuf *b, const char *s);
 /* A JSON value, compact, keys in insertion order: what json_dumps(j,

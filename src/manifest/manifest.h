@@ -283,6 +283,9 @@ static inline void manifest_freep(struct manifest **m)
  * API responses, plus our extensions where used (build.type, args,
  * resources, options). Arrays are [] rather than null. Caller owns it. */
 json_t *manifest_to_json(const struct manifest *m);
+/* The same JSON, compact, appended to b as text (what jbuf_json() of
+ * manifest_to_json() writes, without building jansson objects). */
+void manifest_write_json(const struct manifest *m, struct jbuf *b);
 
 /* Refuse what this host cannot run: returns 0, or -EOPNOTSUPP with a
  * message such as `"Dogecoin Core" 0.0.9 needs the Nix builder, which this

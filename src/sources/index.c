@@ -30,20 +30,20 @@ static void fatal(struct ictx *x, const char *path, const char *fmt, ...)
                 dbx_errors_add(x->errs, -EINVAL, path, "%s", msg);
 }
 
-static const char *type_name(const json_t *v)
+static const char *type_name(const struct jval *v)
 {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
+        switch (jv_type(v)) {
+        case JT_OBJECT:
                 return "an object";
-        case JSON_ARRAY:
+        case JT_ARRAY:
                 return "an array";
-        case JSON_STRING:
+        case JT_STRING:
                 return "a string";
-        case JSON_INTEGER:
-        case JSON_REAL:
+        case JT_INT:
+        case JT_REAL:
                 return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
+        case JT_TRUE:
+        case JT_FALSE:
                 return "a boolean";
         default:
                 return "null";
@@ -64,14 +64,16 @@ static const char *quote(const char *s, char *buf, size_t size)
         return buf;
 }
 
-static void check_keys(struct ictx *x, const json_t *obj, const char *path,
+static void check_keys(struct ictx *x, const struct jval *obj, const char *path,
                        const char *const *known, size_t n)
 {
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)obj, k, v)
+        const struct jval *kn, *v;
+        size_t ki;
+        jv_object_foreach(obj, ki, kn, v)
         {
+                const char *k = jv_str(kn);
                 bool ok = false;
+                (void)v;
                 for (size_t i = 0; i < n && !ok; i++)
                         ok = streq(k, known[i]);
                 if (!ok && x->n_warnings++ < INDEX_WARNINGS_MAX) {
@@ -160,11 +162,49 @@ static const char *url_check(const char *u)
         return NULL;
 }
 
-static void parse_archive(struct ictx *x, struct catalog_version *v, const json_t *a)
+struct named {
+        const char *s;
+        size_t i;
+};
+
+static int named_cmp(const void *pa, const void *pb)
+{
+        const struct named *a = pa, *b = pb;
+        int r = strcmp(a->s, b->s);
+        if (r)
+                return r;
+        return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* For each of n names (NULL: not identifiable), the index of the first
+ * earlier entry with the same name, or SIZE_MAX. Caller frees. Sorting
+ * keeps a hostile index of thousands of entries from costing n^2. */
+static size_t *first_same(const char *const *names, size_t n)
+{
+        size_t *first = xmalloc(MAX(n, (size_t)1) * sizeof(*first));
+        _cleanup_free_ struct named *v = xmalloc(MAX(n, (size_t)1) * sizeof(*v));
+        size_t m = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                first[i] = SIZE_MAX;
+                if (names[i])
+                        v[m++] = (struct named){names[i], i};
+        }
+        qsort(v, m, sizeof(*v), named_cmp);
+        for (size_t k = 1, head = 0; k < m; k++) {
+                if (strcmp(v[k].s, v[head].s) == 0)
+                        first[v[k].i] = v[head].i;
+                else
+                        head = k;
+        }
+        return first;
+}
+
+static void parse_archive(struct ictx *x, struct catalog_version *v, const struct jval *a)
 {
         static const char *const keys[] = {"url", "sha256", "size"};
         char q[RENDER_MAX + 8];
-        if (!json_is_object(a)) {
+        if (!jv_is_object(a)) {
                 catalog_version_error(v, "archive",
                                       "%s is not an archive ({\"url\", \"sha256\", "
                                       "\"size\"})",
@@ -172,45 +212,45 @@ static void parse_archive(struct ictx *x, struct catalog_version *v, const json_
                 return;
         }
         check_keys(x, a, "archive", keys, ARRAY_SIZE(keys));
-        const json_t *url = json_object_get(a, "url"), *sha = json_object_get(a, "sha256"),
-                     *size = json_object_get(a, "size");
+        const struct jval *url = jv_get(a, "url"), *sha = jv_get(a, "sha256"),
+                     *size = jv_get(a, "size");
         const char *why;
-        if (!json_is_string(url))
+        if (!jv_is_string(url))
                 catalog_version_error(v, "archive.url", "%s where a URL is expected",
                                       url ? type_name(url) : "nothing");
-        else if ((why = url_check(json_string_value(url))))
+        else if ((why = url_check(jv_str(url))))
                 catalog_version_error(v, "archive.url", "%s %s",
-                                      quote(json_string_value(url), q, sizeof(q)), why);
+                                      quote(jv_str(url), q, sizeof(q)), why);
         else
-                v->archive_url = xstrdup(json_string_value(url));
-        if (!json_is_string(sha))
+                v->archive_url = xstrdup(jv_str(url));
+        if (!jv_is_string(sha))
                 catalog_version_error(v, "archive.sha256",
                                       "%s where 64 lowercase hex characters are expected",
                                       sha ? type_name(sha) : "nothing");
-        else if (!is_hex_lower(json_string_value(sha), CATALOG_SHA256_HEX))
+        else if (!is_hex_lower(jv_str(sha), CATALOG_SHA256_HEX))
                 catalog_version_error(v, "archive.sha256",
                                       "%s is not a SHA-256 (64 lowercase hex characters)",
-                                      quote(json_string_value(sha), q, sizeof(q)));
+                                      quote(jv_str(sha), q, sizeof(q)));
         else
-                memcpy(v->archive_sha256, json_string_value(sha), CATALOG_SHA256_HEX + 1);
-        if (!json_is_integer(size))
+                memcpy(v->archive_sha256, jv_str(sha), CATALOG_SHA256_HEX + 1);
+        if (!jv_is_integer(size))
                 catalog_version_error(v, "archive.size", "%s where a byte count is expected",
                                       size ? type_name(size) : "nothing");
-        else if (json_integer_value(size) < 1 ||
-                 (unsigned long long)json_integer_value(size) > INDEX_ARCHIVE_SIZE_MAX)
+        else if (jv_int(size) < 1 ||
+                 (unsigned long long)jv_int(size) > INDEX_ARCHIVE_SIZE_MAX)
                 catalog_version_error(v, "archive.size",
                                       "%lld is not a usable size (1 to %llu bytes)",
-                                      (long long)json_integer_value(size),
+                                      (long long)jv_int(size),
                                       (unsigned long long)INDEX_ARCHIVE_SIZE_MAX);
         else
-                v->archive_size = (uint64_t)json_integer_value(size);
+                v->archive_size = (uint64_t)jv_int(size);
 }
 
-static void parse_version(struct ictx *x, const char *pup, const json_t *e, const char *path)
+static void parse_version(struct ictx *x, const char *pup, const struct jval *e, const char *path)
 {
         static const char *const keys[] = {"version", "manifest", "logo", "archive"};
         char q[RENDER_MAX + 8], q2[RENDER_MAX + 8];
-        const char *ver = json_string_value(json_object_get(e, "version"));
+        const char *ver = jv_str(jv_get(e, "version"));
         struct catalog_version *v = catalog_add(x->cat, pup, ver);
         if (!v) {
                 fatal(x, path, "more than %d versions in one index", CATALOG_VERSIONS_MAX);
@@ -224,14 +264,14 @@ static void parse_version(struct ictx *x, const char *pup, const json_t *e, cons
                 catalog_version_error(v, "version", "%s", err.message);
         }
 
-        const json_t *mj = json_object_get(e, "manifest");
-        if (!json_is_object(mj)) {
+        const struct jval *mj = jv_get(e, "manifest");
+        if (!jv_is_object(mj)) {
                 catalog_version_error(v, "manifest", "%s where the pup's manifest is expected",
                                       mj ? type_name(mj) : "nothing");
         } else {
                 struct dbx_errors errs = {0};
                 struct manifest *m = NULL;
-                if (manifest_parse_json(mj, &m, &errs, NULL) < 0) {
+                if (manifest_parse_jdoc(mj, &m, &errs, NULL) < 0) {
                         catalog_version_errors(v, &errs, "manifest");
                 } else {
                         if (!streq(m->meta.name, pup))
@@ -247,50 +287,48 @@ static void parse_version(struct ictx *x, const char *pup, const json_t *e, cons
                                                       quote(m->meta.version, q, sizeof(q)),
                                                       quote(ver, q2, sizeof(q2)));
                         if (v->valid) {
-                                json_t *out = manifest_to_json(m);
                                 struct jbuf b = {0};
-                                jbuf_json(&b, out);
+                                manifest_write_json(m, &b);
                                 v->manifest_json = jbuf_steal(&b, NULL);
-                                json_decref(out);
                         }
                 }
                 manifest_free(m);
                 dbx_errors_free(&errs);
         }
 
-        const json_t *logo = json_object_get(e, "logo");
-        if (logo && !json_is_null(logo)) {
+        const struct jval *logo = jv_get(e, "logo");
+        if (logo && !jv_is_null(logo)) {
                 const char *why;
-                if (!json_is_string(logo))
+                if (!jv_is_string(logo))
                         catalog_version_error(v, "logo", "%s where a data: URL is expected",
                                               type_name(logo));
-                else if (json_string_length(logo) > 0) {
-                        if ((why = index_logo_check(json_string_value(logo))))
+                else if (jv_len(logo) > 0) {
+                        if ((why = index_logo_check(jv_str(logo))))
                                 catalog_version_error(v, "logo", "%s", why);
                         else
-                                v->logo = xstrdup(json_string_value(logo));
+                                v->logo = xstrdup(jv_str(logo));
                 }
         }
-        parse_archive(x, v, json_object_get(e, "archive"));
+        parse_archive(x, v, jv_get(e, "archive"));
         if (!v->valid) {
                 free(v->manifest_json);
                 v->manifest_json = NULL;
         }
 }
 
-static void parse_pup(struct ictx *x, const json_t *p, size_t idx)
+static void parse_pup(struct ictx *x, const struct jval *p, size_t idx)
 {
         static const char *const keys[] = {"name", "versions"};
         char path[64], vpath[96], q[RENDER_MAX + 8];
         snprintf(path, sizeof(path), "pups[%zu]", idx);
-        if (!json_is_object(p)) {
+        if (!jv_is_object(p)) {
                 fatal(x, path, "%s where a pup ({\"name\", \"versions\"}) is expected",
                       type_name(p));
                 return;
         }
         check_keys(x, p, path, keys, ARRAY_SIZE(keys));
-        const json_t *name = json_object_get(p, "name"), *vs = json_object_get(p, "versions");
-        const char *n = json_string_value(name);
+        const struct jval *name = jv_get(p, "name"), *vs = jv_get(p, "versions");
+        const char *n = jv_str(name);
         if (!n) {
                 snprintf(vpath, sizeof(vpath), "%s.name", path);
                 fatal(x, vpath, "%s where the pup's name is expected",
@@ -301,50 +339,56 @@ static void parse_pup(struct ictx *x, const json_t *p, size_t idx)
                       MANIFEST_LABEL_MAX);
                 n = NULL;
         }
-        if (!json_is_array(vs)) {
+        if (!jv_is_array(vs)) {
                 snprintf(vpath, sizeof(vpath), "%s.versions", path);
                 fatal(x, vpath, "%s where an array of versions is expected",
                       vs ? type_name(vs) : "nothing");
                 return;
         }
-        if (json_array_size(vs) > INDEX_VERSIONS_MAX) {
+        if (jv_len(vs) > INDEX_VERSIONS_MAX) {
                 snprintf(vpath, sizeof(vpath), "%s.versions", path);
-                fatal(x, vpath, "%zu versions: at most %d are allowed per pup", json_array_size(vs),
+                fatal(x, vpath, "%zu versions: at most %d are allowed per pup", jv_len(vs),
                       INDEX_VERSIONS_MAX);
                 return;
         }
-        _cleanup_json_ json_t *seen = json_object(); /* version -> index, for duplicates */
+        /* The versions that can be identified, for duplicates. */
+        _cleanup_free_ const char **names = xmalloc(MAX(jv_len(vs), (size_t)1) * sizeof(*names));
         size_t i;
-        json_t *e;
-        json_array_foreach(vs, i, e)
+        const struct jval *e;
+        jv_array_foreach(vs, i, e)
+        {
+                const struct jval *ver = jv_get(e, "version");
+                names[i] = jv_is_string(ver) && jv_len(ver) > 0 && jv_len(ver) <= SEMVER_MAX_LEN
+                               ? jv_str(ver)
+                               : NULL;
+        }
+        _cleanup_free_ size_t *first = first_same(names, jv_len(vs));
+        jv_array_foreach(vs, i, e)
         {
                 snprintf(vpath, sizeof(vpath), "%s.versions[%zu]", path, i);
-                const json_t *ver = json_object_get(e, "version");
-                if (!json_is_object(e)) {
+                const struct jval *ver = jv_get(e, "version");
+                if (!jv_is_object(e)) {
                         fatal(x, vpath,
                               "%s where a version ({\"version\", \"manifest\", ...}) is "
                               "expected",
                               type_name(e));
                         continue;
                 }
-                if (!json_is_string(ver) || json_string_length(ver) == 0 ||
-                    json_string_length(ver) > SEMVER_MAX_LEN) {
+                if (!jv_is_string(ver) || jv_len(ver) == 0 ||
+                    jv_len(ver) > SEMVER_MAX_LEN) {
                         char vp[128];
                         snprintf(vp, sizeof(vp), "%s.version", vpath);
                         fatal(x, vp, "%s where a version string (1-%d characters) is expected",
                               ver ? type_name(ver) : "nothing", SEMVER_MAX_LEN);
                         continue;
                 }
-                json_t *prev = json_object_get(seen, json_string_value(ver));
-                if (prev) {
+                if (first[i] != SIZE_MAX) {
                         char vp[128];
                         snprintf(vp, sizeof(vp), "%s.version", vpath);
-                        fatal(x, vp, "%s is listed twice (also at versions[%lld])",
-                              quote(json_string_value(ver), q, sizeof(q)),
-                              (long long)json_integer_value(prev));
+                        fatal(x, vp, "%s is listed twice (also at versions[%zu])",
+                              quote(jv_str(ver), q, sizeof(q)), first[i]);
                         continue;
                 }
-                json_object_set_new(seen, json_string_value(ver), json_integer((json_int_t)i));
                 if (n)
                         parse_version(x, n, e, vpath);
         }
@@ -355,7 +399,8 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
 {
         static const char *const keys[] = {"dogeboxIndex", "id",        "name",
                                            "description",  "publicKey", "pups"};
-        _cleanup_json_ json_t *root = NULL;
+        _cleanup_jdoc_ struct jdoc *doc = NULL;
+        const struct jval *root;
         _cleanup_catalog_ struct catalog *cat = NULL;
         struct dbx_error err = {0};
         struct ictx x = {.errs = errs};
@@ -369,58 +414,59 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                                        INDEX_SIZE_MAX);
                 return -E2BIG;
         }
-        r = json_parse_bounded(buf, len, INDEX_DEPTH_MAX, false, &root, &err);
+        r = json_parse_bounded_doc(buf, len, INDEX_DEPTH_MAX, false, &doc, &err);
         if (r < 0) {
                 if (errs)
                         dbx_errors_add(errs, r, "", "the index is not usable JSON: %s",
                                        err.message);
                 return r == -E2BIG ? -E2BIG : -EINVAL;
         }
-        if (!json_is_object(root)) {
+        root = jdoc_root(doc);
+        if (!jv_is_object(root)) {
                 fatal(&x, "", "the index is %s, a JSON object is expected", type_name(root));
                 return -EINVAL;
         }
         cat = x.cat = catalog_new();
         check_keys(&x, root, "", keys, ARRAY_SIZE(keys));
 
-        const json_t *fmt = json_object_get(root, "dogeboxIndex");
+        const struct jval *fmt = jv_get(root, "dogeboxIndex");
         if (!fmt)
                 fatal(&x, "dogeboxIndex",
                       "missing: an index says which format it uses (\"dogeboxIndex\": %d)",
                       INDEX_FORMAT);
-        else if (!json_is_integer(fmt))
+        else if (!jv_is_integer(fmt))
                 fatal(&x, "dogeboxIndex", "%s where the format number (%d) is expected",
                       type_name(fmt), INDEX_FORMAT);
-        else if (json_integer_value(fmt) != INDEX_FORMAT)
+        else if (jv_int(fmt) != INDEX_FORMAT)
                 fatal(&x, "dogeboxIndex", "format %lld is not supported (this dogeboxd reads %d)",
-                      (long long)json_integer_value(fmt), INDEX_FORMAT);
+                      (long long)jv_int(fmt), INDEX_FORMAT);
 
-        const json_t *id = json_object_get(root, "id"), *name = json_object_get(root, "name"),
-                     *desc = json_object_get(root, "description"),
-                     *pk = json_object_get(root, "publicKey");
-        if (!json_is_string(id))
+        const struct jval *id = jv_get(root, "id"), *name = jv_get(root, "name"),
+                     *desc = jv_get(root, "description"),
+                     *pk = jv_get(root, "publicKey");
+        if (!jv_is_string(id))
                 fatal(&x, "id", "%s where the source id is expected",
                       id ? type_name(id) : "nothing");
-        else if (!index_source_id_valid(json_string_value(id)))
+        else if (!index_source_id_valid(jv_str(id)))
                 fatal(&x, "id",
                       "%s is not a valid source id (letters, digits, _, . and -, starting with a "
                       "letter or digit, at most %d characters)",
-                      quote(json_string_value(id), q, sizeof(q)), MANIFEST_SOURCE_ID_MAX);
-        if (!json_is_string(name))
+                      quote(jv_str(id), q, sizeof(q)), MANIFEST_SOURCE_ID_MAX);
+        if (!jv_is_string(name))
                 fatal(&x, "name", "%s where the source's name is expected",
                       name ? type_name(name) : "nothing");
-        else if (json_string_length(name) == 0 || json_string_length(name) > MANIFEST_LABEL_MAX)
+        else if (jv_len(name) == 0 || jv_len(name) > MANIFEST_LABEL_MAX)
                 fatal(&x, "name", "the source's name must be 1-%d characters", MANIFEST_LABEL_MAX);
-        if (desc && !json_is_null(desc) &&
-            (!json_is_string(desc) || json_string_length(desc) > MANIFEST_TEXT_MAX))
+        if (desc && !jv_is_null(desc) &&
+            (!jv_is_string(desc) || jv_len(desc) > MANIFEST_TEXT_MAX))
                 fatal(&x, "description", "must be a string of at most %d characters",
                       MANIFEST_TEXT_MAX);
         _cleanup_free_ char *pubkey = NULL;
-        if (pk && !json_is_null(pk)) {
+        if (pk && !jv_is_null(pk)) {
                 uint8_t raw[INDEX_PUBKEY_BYTES];
-                if (!json_is_string(pk) || index_pubkey_parse(json_string_value(pk), raw, &err) < 0)
+                if (!jv_is_string(pk) || index_pubkey_parse(jv_str(pk), raw, &err) < 0)
                         fatal(&x, "publicKey", "%s",
-                              json_is_string(pk) ? err.message
+                              jv_is_string(pk) ? err.message
                                                  : "must be an Ed25519 public key in hex");
                 else {
                         pubkey = xmalloc(INDEX_PUBKEY_HEX + 1);
@@ -428,37 +474,36 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                 }
         }
 
-        const json_t *pups = json_object_get(root, "pups");
-        if (!json_is_array(pups)) {
+        const struct jval *pups = jv_get(root, "pups");
+        if (!jv_is_array(pups)) {
                 fatal(&x, "pups", "%s where an array of pups is expected",
                       pups ? type_name(pups) : "nothing");
-        } else if (json_array_size(pups) > INDEX_PUPS_MAX) {
-                fatal(&x, "pups", "%zu pups: at most %d are allowed", json_array_size(pups),
+        } else if (jv_len(pups) > INDEX_PUPS_MAX) {
+                fatal(&x, "pups", "%zu pups: at most %d are allowed", jv_len(pups),
                       INDEX_PUPS_MAX);
         } else if (x.n_errors == 0) {
-                _cleanup_json_ json_t *seen = json_object(); /* name -> index */
+                _cleanup_free_ const char **names =
+                    xmalloc(MAX(jv_len(pups), (size_t)1) * sizeof(*names));
                 size_t i;
-                json_t *p;
-                json_array_foreach(pups, i, p)
+                const struct jval *p;
+                jv_array_foreach(pups, i, p) names[i] = jv_str(jv_get(p, "name"));
+                _cleanup_free_ size_t *first = first_same(names, jv_len(pups));
+                jv_array_foreach(pups, i, p)
                 {
-                        const char *n = json_string_value(json_object_get(p, "name"));
-                        json_t *prev = n ? json_object_get(seen, n) : NULL;
-                        if (prev) {
+                        if (first[i] != SIZE_MAX) {
                                 char path[64];
                                 snprintf(path, sizeof(path), "pups[%zu].name", i);
-                                fatal(&x, path, "%s is listed twice (also at pups[%lld])",
-                                      quote(n, q, sizeof(q)), (long long)json_integer_value(prev));
+                                fatal(&x, path, "%s is listed twice (also at pups[%zu])",
+                                      quote(names[i], q, sizeof(q)), first[i]);
                                 continue;
                         }
-                        if (n)
-                                json_object_set_new(seen, n, json_integer((json_int_t)i));
                         parse_pup(&x, p, i);
                 }
         }
         if (x.n_errors)
                 return -EINVAL;
-        catalog_set_info(cat, json_string_value(id), json_string_value(name),
-                         json_string_value(desc));
+        catalog_set_info(cat, jv_str(id), jv_str(name),
+                         jv_str(desc));
         catalog_finish(cat);
         *ret = TAKE_PTR(cat);
         if (ret_pubkey)
