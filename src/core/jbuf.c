@@ -7,7 +7,7 @@
 
 /* ---- builder ---- */
 
-static void jbuf_grow(struct jbuf *b, size_t more)
+void jbuf_grow(struct jbuf *b, size_t more)
 {
         if (b->len + more + 1 <= b->cap)
                 return;
@@ -16,14 +16,6 @@ static void jbuf_grow(struct jbuf *b, size_t more)
                 cap *= 2;
         b->p = xrealloc(b->p, cap);
         b->cap = cap;
-}
-
-void jbuf_raw(struct jbuf *b, const char *s, size_t n)
-{
-        jbuf_grow(b, n);
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
 }
 
 void jbuf_puts(struct jbuf *b, const char *s)
@@ -55,6 +47,19 @@ void jbuf_str(struct jbuf *b, const char *s)
                 s = "";
         size_t n = strlen(s);
         jbuf_grow(b, n + 2);
+        /* Most strings need no escaping: one copy. */
+        const unsigned char *u = (const unsigned char *)s, *end = u + n;
+        while (u < end && *u >= 0x20 && *u != '"' && *u != '\\')
+                u++;
+        if (u == end) {
+                char *o = b->p + b->len;
+                *o++ = '"';
+                memcpy(o, s, n);
+                o[n] = '"';
+                o[n + 1] = '\0';
+                b->len += n + 2;
+                return;
+        }
         b->p[b->len++] = '"';
         const char *run = s;
         for (const char *c = s;; c++) {

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
 #include "core/macro.h"
 
 struct jbuf {
@@ -11,7 +12,16 @@ struct jbuf {
         size_t len, cap;
 };
 
-void jbuf_raw(struct jbuf *b, const char *s, size_t n);
+/* Make room for more bytes (and the NUL that always follows the text). */
+void jbuf_grow(struct jbuf *b, size_t more);
+static inline void jbuf_raw(struct jbuf *b, const char *s, size_t n)
+{
+        if (b->len + n + 1 > b->cap)
+                jbuf_grow(b, n);
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+}
 void jbuf_puts(struct jbuf *b, const char *s);
 void jbuf_printf(struct jbuf *b, const char *fmt, ...) _printf_(2, 3);
 /* v in decimal. */

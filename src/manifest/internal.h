@@ -26,6 +26,18 @@ void arena_keep_constraint(struct manifest_arena *a, struct semver_constraint *c
 
 /* ---- walker ---- */
 
+#define WALK_KNOWN_MAX 64 /* keys of one schema object; the largest has 11 */
+#define WALK_SLOTS     8  /* objects whose known keys are remembered; the schema nests 6 deep */
+
+/* Where each known key of an object is, found once by walk_check_keys()
+ * so the getters need not search the object again. */
+struct walk_slots {
+        const struct jval *obj;
+        const char *const *known;
+        size_t n;
+        const struct jval *slot[WALK_KNOWN_MAX];
+};
+
 struct walker {
         struct manifest_arena *arena;
         struct dbx_errors *errs;  /* may be NULL */
@@ -33,6 +45,8 @@ struct walker {
         size_t n_errors;          /* counted even when errs is NULL */
         char path[DBX_ERROR_PATH_MAX];
         size_t plen;
+        struct walk_slots slots[WALK_SLOTS];
+        size_t next_slots;
 };
 
 /* Path handling: push returns the old length to pass to pop. */
@@ -57,6 +71,9 @@ const char *walk_render_jv(const struct jval *v, char *buf, size_t size);
  * two keys matching the same known key are an error. */
 void walk_check_keys(struct walker *w, const struct jval *obj, const char *const *known, size_t n);
 #define WALK_CHECK_KEYS(w, obj, known) walk_check_keys(w, obj, known, ARRAY_SIZE(known))
+/* obj's member key as jv_iget() finds it, from what walk_check_keys()
+ * remembered when it can. */
+const struct jval *walk_get(const struct walker *w, const struct jval *obj, const char *key);
 
 /* String flags for walk_string(). */
 #define STR_REQUIRED  (1u << 0) /* missing or null is an error */

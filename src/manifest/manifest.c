@@ -251,7 +251,7 @@ static void walk_options(struct walker *w, const struct jval *obj, struct manife
         char r[RENDER_MAX];
 
         if (!field_uses_options(f->type)) {
-                if (jv_iget(obj, "options"))
+                if (walk_get(w, obj, "options"))
                         walk_warn_at(w, "options",
                                      "only select and radio fields have options; ignored");
                 return;
@@ -279,7 +279,7 @@ static void walk_options(struct walker *w, const struct jval *obj, struct manife
                         WALK_CHECK_KEYS(w, v, keys);
                         walk_string(w, v, "label", STR_REQUIRED | STR_NONEMPTY, MANIFEST_LABEL_MAX,
                                     &label);
-                        const struct jval *jv = jv_iget(v, "value");
+                        const struct jval *jv = walk_get(w, v, "value");
                         size_t s3 = walk_push_key(w, "value");
                         if (jv_is_integer(jv)) {
                                 char txt[24];
@@ -359,7 +359,7 @@ static void walk_field(struct walker *w, const struct jval *obj, struct manifest
         if (!field_uses_range(f->type)) {
                 static const char *const range_keys[] = {"min", "max", "step"};
                 for (size_t k = 0; k < ARRAY_SIZE(range_keys); k++)
-                        if (jv_iget(obj, range_keys[k]))
+                        if (walk_get(w, obj, range_keys[k]))
                                 walk_warn_at(w, range_keys[k],
                                              "only number and range fields use %s; ignored",
                                              range_keys[k]);
@@ -376,7 +376,7 @@ static void walk_field(struct walker *w, const struct jval *obj, struct manifest
         }
         walk_options(w, obj, f);
 
-        def = jv_iget(obj, "default");
+        def = walk_get(w, obj, "default");
         if (field_uses_options(f->type) && f->n_options == 0)
                 def = NULL; /* the missing options are already reported */
         if (def && !jv_is_null(def)) {
@@ -533,12 +533,12 @@ static void walk_build(struct walker *w, const struct jval *container, struct ma
                         else
                                 b->nix_file_sha256 = s;
                 }
-                if (jv_iget(obj, "flake"))
+                if (walk_get(w, obj, "flake"))
                         walk_warn_at(w, "flake", "only flake builds use flake; ignored");
         } else {
                 static const char *const nix_keys[] = {"nixFile", "nixFileSha256"};
                 for (size_t k = 0; k < ARRAY_SIZE(nix_keys); k++)
-                        if (jv_iget(obj, nix_keys[k]))
+                        if (walk_get(w, obj, nix_keys[k]))
                                 walk_warn_at(w, nix_keys[k], "only nixFile builds use %s; ignored",
                                              nix_keys[k]);
         }
@@ -561,7 +561,7 @@ static void walk_build(struct walker *w, const struct jval *container, struct ma
                                     MANIFEST_NAME_MAX, &b->flake_package);
                         walk_pop(w, s2);
                 }
-        } else if (b->type == MANIFEST_BUILD_NATIVE && jv_iget(obj, "flake"))
+        } else if (b->type == MANIFEST_BUILD_NATIVE && walk_get(w, obj, "flake"))
                 walk_warn_at(w, "flake", "only flake builds use flake; ignored");
 out:
         walk_pop(w, saved);

@@ -276,52 +276,98 @@ const char *walk_render_jv(const struct jval *v, char *buf, size_t size)
 
 void walk_check_keys(struct walker *w, const struct jval *obj, const char *const *known, size_t n)
 {
-        const char *seen[64] = {0}; /* the key that set known[i]; schemas have < 64 keys */
+        const char *seen[WALK_KNOWN_MAX] = {0}; /* the key that set known[i] */
+        const struct jval *exact[WALK_KNOWN_MAX] = {0}, *folded[WALK_KNOWN_MAX] = {0};
+        size_t klen[WALK_KNOWN_MAX];
         const struct jval *kn, *v;
         size_t ki;
 
-        assert(n <= ARRAY_SIZE(seen));
+        assert(n <= WALK_KNOWN_MAX);
+        for (size_t i = 0; i < n; i++)
+                klen[i] = strlen(known[i]);
         jv_object_foreach(obj, ki, kn, v)
         {
                 const char *k = jv_str(kn);
-                size_t i;
-                (void)v;
+                size_t kl = strlen(k), i;
+                bool same = true;
+                /* Keys are nearly always spelled as the schema spells them. */
                 for (i = 0; i < n; i++)
-                        if (strcasecmp(k, known[i]) == 0)
+                        if (klen[i] == kl && memcmp(k, known[i], kl) == 0)
                                 break;
+                if (i == n) {
+                        same = false;
+                        for (i = 0; i < n; i++)
+                                if (klen[i] == kl && strncasecmp(k, known[i], kl) == 0)
+                                        break;
+                }
                 if (i == n) {
                         walk_warn_at(w, k, "unknown key, ignored");
                         continue;
                 }
+                /* What jv_iget(obj, known[i]) finds: the exact key, else the
+                 * first that matches ignoring case. */
+                if (same && jv_len(kn) == kl) {
+                        if (!exact[i])
+                                exact[i] = v;
+                } else if (!folded[i])
+                        folded[i] = v;
                 if (seen[i])
                         walk_error(w, "\"%s\" and \"%s\" both set %s (keys match ignoring case)",
                                    seen[i], k, known[i]);
                 else
                         seen[i] = k;
         }
+        struct walk_slots *c = &w->slots[w->next_slots++ % WALK_SLOTS];
+        c->obj = obj;
+        c->known = known;
+        c->n = n;
+        for (size_t i = 0; i < n; i++)
+                c->slot[i] = exact[i] ? exact[i] : folded[i];
+}
+
+const struct jval *walk_get(const struct walker *w, const struct jval *obj, const char *key)
+{
+        for (size_t c = 0; c < WALK_SLOTS; c++) {
+                const struct walk_slots *sl = &w->slots[c];
+                if (sl->obj != obj)
+                        continue;
+                for (size_t i = 0; i < sl->n; i++)
+                        if (sl->known[i] == key)
+                                return sl->slot[i];
+                for (size_t i = 0; i < sl->n; i++)
+                        if (strcmp(sl->known[i], key) == 0)
+                                return sl->slot[i];
+                break;
+        }
+        return jv_iget(obj, key);
 }
 
 /* ---- typed getters ---- */
 
-static bool has_control(const char *s, size_t len, bool multiline)
+/* One pass over a string: its characters (UTF-8 lead bytes), whether it
+ * holds a NUL, and whether a control character other than the allowed
+ * line breaks and tabs. */
+struct str_scan {
+        size_t chars;
+        bool nul, control;
+};
+
+static void scan_string(const char *s, size_t len, bool multiline, struct str_scan *ret)
 {
+        size_t chars = 0;
+        bool nul = false, control = false;
+
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
-                if (multiline && (c == '\n' || c == '\t' || c == '\r'))
+                chars += (c & 0xc0) != 0x80;
+                if (c >= 0x20 && c != 0x7f)
                         continue;
-                if (c < 0x20 || c == 0x7f)
-                        return true;
+                if (c == 0)
+                        nul = true;
+                else if (!multiline || !(c == '\n' || c == '\t' || c == '\r'))
+                        control = true;
         }
-        return false;
-}
-
-static size_t utf8_chars(const char *s, size_t len)
-{
-        size_t n = 0;
-        for (size_t i = 0; i < len; i++)
-                if (((unsigned char)s[i] & 0xc0) != 0x80)
-                        n++;
-        return n;
+        *ret = (struct str_scan){chars, nul, control};
 }
 
 int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, size_t max,
@@ -347,17 +393,18 @@ int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, si
                 walk_error(w, "\"\" is empty (a non-empty string is expected)");
                 return -1;
         }
-        if (strlen(s) != len) {
+        struct str_scan sc;
+        scan_string(s, len, flags & STR_MULTILINE, &sc);
+        if (sc.nul) {
                 walk_error(w, "%s contains a NUL character", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        size_t chars = utf8_chars(s, len);
-        if (chars > max) {
+        if (sc.chars > max) {
                 walk_error(w, "%s is too long: %zu characters, at most %zu",
-                           walk_render_jv(v, r, sizeof(r)), chars, max);
+                           walk_render_jv(v, r, sizeof(r)), sc.chars, max);
                 return -1;
         }
-        if (has_control(s, len, flags & STR_MULTILINE)) {
+        if (sc.control) {
                 walk_error(w, "%s contains a %s", walk_render_jv(v, r, sizeof(r)),
                            flags & STR_MULTILINE ? "control character"
                                                  : "line break or control character");
@@ -376,7 +423,7 @@ int walk_string(struct walker *w, const struct jval *obj, const char *key, unsig
                 const char **ret)
 {
         size_t saved = walk_push_key(w, key);
-        int r = walk_string_value(w, jv_iget(obj, key), flags, max, ret);
+        int r = walk_string_value(w, walk_get(w, obj, key), flags, max, ret);
         walk_pop(w, saved);
         return r;
 }
@@ -384,7 +431,7 @@ int walk_string(struct walker *w, const struct jval *obj, const char *key, unsig
 int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required, long long min,
              long long max, const char *what, long long *ret)
 {
-        const struct jval *v = jv_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
         if (!v || jv_is_null(v)) {
@@ -416,7 +463,7 @@ int walk_int(struct walker *w, const struct jval *obj, const char *key, bool req
 
 int walk_bool(struct walker *w, const struct jval *obj, const char *key, bool *ret)
 {
-        const struct jval *v = jv_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
         if (!v || jv_is_null(v))
@@ -431,7 +478,7 @@ int walk_bool(struct walker *w, const struct jval *obj, const char *key, bool *r
 
 int walk_number(struct walker *w, const struct jval *obj, const char *key, double *ret)
 {
-        const struct jval *v = jv_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
         if (!v || jv_is_null(v))
@@ -452,7 +499,7 @@ int walk_number(struct walker *w, const struct jval *obj, const char *key, doubl
 int walk_object(struct walker *w, const struct jval *obj, const char *key, bool required,
                 const struct jval **ret)
 {
-        const struct jval *v = jv_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
         if (!v || jv_is_null(v)) {
@@ -473,7 +520,7 @@ int walk_object(struct walker *w, const struct jval *obj, const char *key, bool 
 int walk_array(struct walker *w, const struct jval *obj, const char *key, bool required, size_t max,
                const char *noun, const struct jval **ret)
 {
-        const struct jval *v = jv_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
         if (!v || jv_is_null(v)) {

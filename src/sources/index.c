@@ -15,6 +15,7 @@ struct ictx {
         size_t n_errors;
         struct catalog *cat;
         size_t n_warnings;
+        struct jbuf *scratch; /* one manifest's JSON, before it is copied to its exact size */
 };
 
 static void fatal(struct ictx *x, const char *path, const char *fmt, ...) _printf_(3, 4);
@@ -287,9 +288,9 @@ static void parse_version(struct ictx *x, const char *pup, const struct jval *e,
                                                       quote(m->meta.version, q, sizeof(q)),
                                                       quote(ver, q2, sizeof(q2)));
                         if (v->valid) {
-                                struct jbuf b = {0};
-                                manifest_write_json(m, &b);
-                                v->manifest_json = jbuf_steal(&b, NULL);
+                                x->scratch->len = 0;
+                                manifest_write_json(m, x->scratch);
+                                v->manifest_json = xstrndup(x->scratch->p, x->scratch->len);
                         }
                 }
                 manifest_free(m);
@@ -403,7 +404,8 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
         const struct jval *root;
         _cleanup_catalog_ struct catalog *cat = NULL;
         struct dbx_error err = {0};
-        struct ictx x = {.errs = errs};
+        _cleanup_(jbuf_free) struct jbuf scratch = {0};
+        struct ictx x = {.errs = errs, .scratch = &scratch};
         char q[RENDER_MAX + 8];
         int r;
 
