@@ -5,13 +5,15 @@
 #include "core/json.h"
 #include "manifest/internal.h"
 
+#define NAMESET_INLINE 16 /* names of one scope held without a heap allocation */
+
 /* Names already used in one scope (services, exposes, ...), with the path
  * of the entry that used them, for "already the name of <path>". */
 struct nameset {
         size_t n, cap;
-        struct {
+        struct nameset_entry {
                 const char *name, *path;
-        } * v;
+        } * v, inline_v[NAMESET_INLINE];
 };
 
 static const char *nameset_add(struct walker *w, struct nameset *s, const char *name)
@@ -19,20 +21,30 @@ static const char *nameset_add(struct walker *w, struct nameset *s, const char *
         for (size_t i = 0; i < s->n; i++)
                 if (streq(s->v[i].name, name))
                         return s->v[i].path;
+        if (!s->v) {
+                s->v = s->inline_v;
+                s->cap = NAMESET_INLINE;
+        }
         if (s->n == s->cap) {
-                s->cap = s->cap ? s->cap * 2 : 16;
-                s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+                s->cap *= 2;
+                if (s->v == s->inline_v)
+                        s->v = memcpy(xmalloc(s->cap * sizeof(*s->v)), s->inline_v,
+                                      sizeof(s->inline_v));
+                else
+                        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
         }
         s->v[s->n].name = name;
-        s->v[s->n].path = arena_strdup(w->arena, w->path);
+        s->v[s->n].path = arena_strndup(w->arena, w->path, w->plen);
         s->n++;
         return NULL;
 }
 
 static void nameset_done(struct nameset *s)
 {
-        free(s->v);
-        *s = (struct nameset){0};
+        if (s->v != s->inline_v)
+                free(s->v);
+        s->v = NULL;
+        s->n = s->cap = 0;
 }
 
 /* Report a duplicate at <current path>.<key>. */

@@ -274,39 +274,45 @@ const char *walk_render_jv(const struct jval *v, char *buf, size_t size)
 
 /* ---- keys ---- */
 
+/* a and b equal as C strings: strlen(a) + 1; otherwise 0. Inline, as
+ * schema keys are short and most comparisons end at the first byte. */
+static inline size_t cstr_eq(const char *a, const char *b)
+{
+        size_t i = 0;
+        while (a[i] && a[i] == b[i])
+                i++;
+        return a[i] == b[i] ? i + 1 : 0;
+}
+
 void walk_check_keys(struct walker *w, const struct jval *obj, const char *const *known, size_t n)
 {
-        const char *seen[WALK_KNOWN_MAX] = {0}; /* the key that set known[i] */
-        const struct jval *exact[WALK_KNOWN_MAX] = {0}, *folded[WALK_KNOWN_MAX] = {0};
-        size_t klen[WALK_KNOWN_MAX];
+        const char *seen[WALK_KNOWN_MAX]; /* the key that set known[i] */
+        const struct jval *exact[WALK_KNOWN_MAX], *folded[WALK_KNOWN_MAX];
         const struct jval *kn, *v;
         size_t ki;
 
         assert(n <= WALK_KNOWN_MAX);
         for (size_t i = 0; i < n; i++)
-                klen[i] = strlen(known[i]);
+                seen[i] = NULL, exact[i] = folded[i] = NULL;
         jv_object_foreach(obj, ki, kn, v)
         {
                 const char *k = jv_str(kn);
-                size_t kl = strlen(k), i;
-                bool same = true;
+                size_t i, eq = 0;
                 /* Keys are nearly always spelled as the schema spells them. */
                 for (i = 0; i < n; i++)
-                        if (klen[i] == kl && memcmp(k, known[i], kl) == 0)
+                        if ((eq = cstr_eq(k, known[i])))
                                 break;
-                if (i == n) {
-                        same = false;
+                if (i == n)
                         for (i = 0; i < n; i++)
-                                if (klen[i] == kl && strncasecmp(k, known[i], kl) == 0)
+                                if (strcasecmp(k, known[i]) == 0)
                                         break;
-                }
                 if (i == n) {
                         walk_warn_at(w, k, "unknown key, ignored");
                         continue;
                 }
-                /* What jv_iget(obj, known[i]) finds: the exact key, else the
-                 * first that matches ignoring case. */
-                if (same && jv_len(kn) == kl) {
+                /* What jv_iget(obj, known[i]) finds: the exact key (all of
+                 * its bytes), else the first that matches ignoring case. */
+                if (eq && eq - 1 == jv_len(kn)) {
                         if (!exact[i])
                                 exact[i] = v;
                 } else if (!folded[i])
@@ -335,7 +341,7 @@ const struct jval *walk_get(const struct walker *w, const struct jval *obj, cons
                         if (sl->known[i] == key)
                                 return sl->slot[i];
                 for (size_t i = 0; i < sl->n; i++)
-                        if (strcmp(sl->known[i], key) == 0)
+                        if (cstr_eq(sl->known[i], key))
                                 return sl->slot[i];
                 break;
         }
