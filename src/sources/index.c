@@ -8,14 +8,15 @@
 #include "core/util.h"
 #include "sources/index.h"
 
-#define RENDER_MAX 64 /* how much of an offending string a message quotes */
+#define RENDER_MAX       64  /* how much of an offending string a message quotes */
+#define INDEX_JSON_SLACK 256 /* bytes a manifest's JSON buffer gets beyond the previous one's */
 
 struct ictx {
         struct dbx_errors *errs; /* fatal, index-level */
         size_t n_errors;
         struct catalog *cat;
         size_t n_warnings;
-        struct jbuf *scratch; /* one manifest's JSON, before it is copied to its exact size */
+        size_t json_len_hint; /* the last manifest JSON's length */
 };
 
 static void fatal(struct ictx *x, const char *path, const char *fmt, ...) _printf_(3, 4);
@@ -326,9 +327,12 @@ static void parse_version(struct ictx *x, const char *pup, const struct jval *e,
                                                       quote(m->meta.version, q, sizeof(q)),
                                                       quote(ver, q2, sizeof(q2)));
                         if (v->valid) {
-                                x->scratch->len = 0;
-                                manifest_write_json(m, x->scratch);
-                                v->manifest_json = xstrndup(x->scratch->p, x->scratch->len);
+                                /* Sized like the previous one: no regrowth, no copy. */
+                                struct jbuf b = {0};
+                                jbuf_grow(&b, x->json_len_hint + INDEX_JSON_SLACK);
+                                manifest_write_json(m, &b);
+                                x->json_len_hint = b.len;
+                                v->manifest_json = jbuf_steal(&b, NULL);
                         }
                 }
                 manifest_free(m);
@@ -442,8 +446,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
         const struct jval *root;
         _cleanup_catalog_ struct catalog *cat = NULL;
         struct dbx_error err = {0};
-        _cleanup_(jbuf_free) struct jbuf scratch = {0};
-        struct ictx x = {.errs = errs, .scratch = &scratch};
+        struct ictx x = {.errs = errs};
         char q[RENDER_MAX + 8];
         int r;
 
