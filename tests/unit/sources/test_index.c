@@ -535,6 +535,50 @@ static void test_logo_check(void **state)
         free(s);
 }
 
+/* The base64 check accepts exactly what sodium_base642bin() does (strict,
+ * padded, unused bits zero): every string of up to 4 characters over a
+ * small alphabet, and some longer ones. */
+static void check_base64_agrees(const char *b64)
+{
+        char logo[64];
+        unsigned char bin[64];
+        size_t bin_len, n = strlen(b64);
+        snprintf(logo, sizeof(logo), "data:image/png;base64,%s", b64);
+        const char *why = index_logo_check(logo);
+        bool sodium_ok = sodium_base642bin(bin, sizeof(bin), b64, n, NULL, &bin_len, NULL,
+                                           sodium_base64_VARIANT_ORIGINAL) == 0;
+        if (n == 0)
+                assert_string_equal(why, "is empty");
+        else if (sodium_ok != (why == NULL))
+                fail_msg("\"%s\": sodium %s, index_logo_check says %s", b64,
+                         sodium_ok ? "accepts" : "refuses", why ? why : "fine");
+}
+
+static void test_logo_base64(void **state)
+{
+        static const char alphabet[] = "AQgw+/=_ ";
+        char s[5];
+        for (size_t len = 0; len <= 4; len++) {
+                size_t total = 1;
+                for (size_t i = 0; i < len; i++)
+                        total *= sizeof(alphabet) - 1;
+                for (size_t k = 0; k < total; k++) {
+                        size_t x = k;
+                        for (size_t i = 0; i < len; i++) {
+                                s[i] = alphabet[x % (sizeof(alphabet) - 1)];
+                                x /= sizeof(alphabet) - 1;
+                        }
+                        s[len] = '\0';
+                        check_base64_agrees(s);
+                }
+        }
+        static const char *const longer[] = {"QUJD",     "QUJDRA==", "QUJDRA=",  "QUJDREU=",
+                                             "QUJDREF=", "QUJDRB==", "QU=JDREU", "QUJD\nREU=",
+                                             "QUJDREVG", "QUJDREVGRw==", "QUJDREVGR===", "=QUJ"};
+        for (size_t i = 0; i < sizeof(longer) / sizeof(longer[0]); i++)
+                check_base64_agrees(longer[i]);
+}
+
 static void test_source_ids(void **state)
 {
         assert_true(index_source_id_valid("dogeorg.pups"));
@@ -559,7 +603,7 @@ int main(void)
             cmocka_unit_test(test_fatal_table), cmocka_unit_test(test_fatal_text),
             cmocka_unit_test(test_limits),      cmocka_unit_test(test_version_table),
             cmocka_unit_test(test_signatures),  cmocka_unit_test(test_logo_check),
-            cmocka_unit_test(test_source_ids),
+            cmocka_unit_test(test_source_ids),  cmocka_unit_test(test_logo_base64),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
