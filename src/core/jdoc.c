@@ -32,7 +32,13 @@ struct parser {
         size_t n, cap;
         unsigned flags;
         struct jdoc_error *err;
-        struct key *keys; /* scratch for duplicate checks of large objects */
+        /* streaming (jdoc_parse_stream()): the array root[stream_key] */
+        const char *stream_key;
+        jdoc_element_fn stream_fn;
+        void *stream_ctx;
+        size_t stream_top; /* its node, or SIZE_MAX */
+        char *stream_out;  /* the string buffer where its elements start */
+        struct key *keys;  /* scratch for duplicate checks of large objects */
         size_t keys_cap;
 };
 
@@ -410,6 +416,13 @@ value:
                         return fail(ps, p, -E2BIG, "nested more than %d levels deep", max_depth);
                 top = push(ps, obj ? JT_OBJECT : JT_ARRAY);
                 stack[depth++] = top;
+                /* The streamed array: a member of the root object under stream_key
+                 * (its key node is the one just before it). */
+                if (!obj && depth == 2 && ps->stream_key && jv_type(&ps->v[0]) == JT_OBJECT &&
+                    ps->stream_top == SIZE_MAX && strcmp(ps->v[top - 1].u.s, ps->stream_key) == 0) {
+                        ps->stream_top = top;
+                        ps->stream_out = ps->out;
+                }
                 deepest = MAX(deepest, depth);
                 p = skip_ws(p + 1, end);
                 if (p < end && *p == (obj ? '}' : ']')) {
@@ -483,6 +496,14 @@ after:
         }
         top = stack[depth - 1];
         ps->v[top].tn += 1u << 3;
+        if (top == ps->stream_top) {
+                /* Hand the element over, then drop its nodes and strings. */
+                if ((r = ps->stream_fn(ps->stream_ctx, &ps->v[top + 1], jv_len(&ps->v[top]) - 1)) <
+                    0)
+                        return fail(ps, p, r, "the element was refused");
+                ps->n = top + 1;
+                ps->out = ps->stream_out;
+        }
         p = skip_ws(p, end);
         if (p == end)
                 return fail(ps, p, -EINVAL, "premature end of input, ',' or '%c' is expected",
@@ -512,14 +533,18 @@ bad:
         return fail(ps, p, -EINVAL, "invalid token");
 }
 
-int jdoc_parse(const char *buf, size_t len, unsigned flags, int max_depth, struct jdoc **ret,
-               struct jdoc_error *err)
+int jdoc_parse_stream(const char *buf, size_t len, unsigned flags, int max_depth, const char *key,
+                      jdoc_element_fn fn, void *ctx, struct jdoc **ret, struct jdoc_error *err)
 {
         struct parser ps = {
             .start = (const unsigned char *)buf,
             .end = (const unsigned char *)buf + len,
             .flags = flags,
             .err = err,
+            .stream_key = fn ? key : NULL,
+            .stream_fn = fn,
+            .stream_ctx = ctx,
+            .stream_top = SIZE_MAX,
         };
         int depth = 0, r;
 
@@ -544,6 +569,12 @@ int jdoc_parse(const char *buf, size_t len, unsigned flags, int max_depth, struc
         d->depth = depth;
         *ret = d;
         return 0;
+}
+
+int jdoc_parse(const char *buf, size_t len, unsigned flags, int max_depth, struct jdoc **ret,
+               struct jdoc_error *err)
+{
+        return jdoc_parse_stream(buf, len, flags, max_depth, NULL, NULL, NULL, ret, err);
 }
 
 struct jdoc *jdoc_free(struct jdoc *d)

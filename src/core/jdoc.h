@@ -66,6 +66,17 @@ struct jdoc_error {
  * JDOC_SIZE_MAX) with err (may be NULL) saying what and where. */
 int jdoc_parse(const char *buf, size_t len, unsigned flags, int max_depth, struct jdoc **ret,
                struct jdoc_error *err);
+/* Streaming, for documents too large to keep whole in cache (an HTTP
+ * source index): each element of the array that is the root object's
+ * member named key is handed to fn as soon as it is complete, with its
+ * index; afterwards its nodes and strings are dropped (fn copies what it
+ * keeps). In the finished document that array is hollow: jv_len() counts
+ * its elements, but it has none. fn runs before the rest of the text is
+ * checked, so a caller must discard what fn built when parsing fails. A
+ * negative return from fn stops the parse with that error. */
+typedef int (*jdoc_element_fn)(void *ctx, const struct jval *element, size_t index);
+int jdoc_parse_stream(const char *buf, size_t len, unsigned flags, int max_depth, const char *key,
+                      jdoc_element_fn fn, void *ctx, struct jdoc **ret, struct jdoc_error *err);
 struct jdoc *jdoc_free(struct jdoc *d);
 static inline void jdoc_freep(struct jdoc **d)
 {
@@ -76,7 +87,7 @@ static inline void jdoc_freep(struct jdoc **d)
 const struct jval *jdoc_root(const struct jdoc *d);
 /* Deepest nesting found (0 for a scalar, 1 for [] or {}). */
 int jdoc_depth(const struct jdoc *d);
-/* Nodes in the document. */
+/* Nodes in the document (streamed elements not counted). */
 size_t jdoc_nodes(const struct jdoc *d);
 
 static inline enum jtype jv_type(const struct jval *v)

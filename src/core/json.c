@@ -56,11 +56,19 @@ int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_obj
 int json_parse_bounded_doc(const char *buf, size_t len, int max_depth, bool want_object,
                            struct jdoc **ret, struct dbx_error *err)
 {
+        return json_parse_bounded_stream(buf, len, max_depth, want_object, NULL, NULL, NULL, ret,
+                                         err);
+}
+
+int json_parse_bounded_stream(const char *buf, size_t len, int max_depth, bool want_object,
+                              const char *key, jdoc_element_fn fn, void *ctx, struct jdoc **ret,
+                              struct dbx_error *err)
+{
         struct jdoc_error jerr;
         struct jdoc *d = NULL;
         json_t *j = NULL;
 
-        if (jdoc_parse(buf, len, 0, max_depth, &d, NULL) == 0) {
+        if (jdoc_parse_stream(buf, len, 0, max_depth, key, fn, ctx, &d, NULL) == 0) {
                 if (want_object && !jv_is_object(jdoc_root(d))) {
                         jdoc_free(d);
                         return dbx_error_set(err, -EINVAL, "", "a JSON object is expected");

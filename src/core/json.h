@@ -23,6 +23,10 @@ int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_obj
  * json_parse_bounded() always did. */
 int json_parse_bounded_doc(const char *buf, size_t len, int max_depth, bool want_object,
                            struct jdoc **ret, struct dbx_error *err);
+/* The same, streaming the elements of root[key] to fn (jdoc_parse_stream()). */
+int json_parse_bounded_stream(const char *buf, size_t len, int max_depth, bool want_object,
+                              const char *key, jdoc_element_fn fn, void *ctx, struct jdoc **ret,
+                              struct dbx_error *err);
 
 /* Nesting depth of a JSON text, counted without building it (so a hostile
  * 1 MiB of '[' cannot exhaust the stack). Strings are skipped correctly. */

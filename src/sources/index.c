@@ -17,6 +17,13 @@ struct ictx {
         struct catalog *cat;
         size_t n_warnings;
         size_t json_len_hint; /* the last manifest JSON's length */
+        /* While the pups stream in (before the rest of the index is read),
+         * warnings are held back: the root's own come first, and none are
+         * shown if the index fails as a whole. */
+        bool deferring;
+        char **deferred;
+        size_t n_deferred;
+        struct name_table *pup_names; /* pup name -> first index */
 };
 
 static void fatal(struct ictx *x, const char *path, const char *fmt, ...) _printf_(3, 4);
@@ -78,11 +85,20 @@ static void check_keys(struct ictx *x, const struct jval *obj, const char *path,
                 (void)v;
                 for (size_t i = 0; i < n && !ok; i++)
                         ok = streq(k, known[i]);
-                if (!ok && x->n_warnings++ < INDEX_WARNINGS_MAX) {
-                        char q[RENDER_MAX + 8];
+                if (ok)
+                        continue;
+                char q[RENDER_MAX + 8];
+                if (x->deferring) {
+                        if (x->n_deferred < INDEX_WARNINGS_MAX) {
+                                x->deferred = xrealloc(x->deferred, (x->n_deferred + 1) *
+                                                                        sizeof(*x->deferred));
+                                x->deferred[x->n_deferred++] =
+                                    xasprintf("%s%sunknown key %s is ignored", path,
+                                              *path ? ": " : "", quote(k, q, sizeof(q)));
+                        }
+                } else if (x->n_warnings++ < INDEX_WARNINGS_MAX)
                         catalog_warn(x->cat, "%s%sunknown key %s is ignored", path,
                                      *path ? ": " : "", quote(k, q, sizeof(q)));
-                }
         }
 }
 
@@ -200,6 +216,66 @@ static const char *url_check(const char *u)
         } else if (u[0] == '/' && u[1] == '/')
                 return "must not be scheme-relative (//host/...)";
         return NULL;
+}
+
+/* Pup names seen so far while the index streams in (their text is gone
+ * once each pup is processed, so they are copied). Open addressing. */
+#define NAME_TABLE_MIN 64
+
+struct name_table {
+        struct name_slot {
+                char *name;
+                size_t idx;
+        } * v;
+        size_t n, cap;
+};
+
+static size_t name_hash(const char *s)
+{
+        size_t h = 14695981039346656037ULL; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h;
+}
+
+static struct name_slot *name_slot(struct name_slot *v, size_t cap, const char *name)
+{
+        size_t i = name_hash(name) & (cap - 1);
+        while (v[i].name && !streq(v[i].name, name))
+                i = (i + 1) & (cap - 1);
+        return &v[i];
+}
+
+/* Whether name was seen before (*ret_first: where); otherwise remember it at idx. */
+static bool name_table_seen(struct name_table *t, const char *name, size_t idx, size_t *ret_first)
+{
+        if ((t->n + 1) * 2 > t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : NAME_TABLE_MIN;
+                struct name_slot *v = xcalloc(cap, sizeof(*v));
+                for (size_t i = 0; i < t->cap; i++)
+                        if (t->v[i].name)
+                                *name_slot(v, cap, t->v[i].name) = t->v[i];
+                free(t->v);
+                t->v = v;
+                t->cap = cap;
+        }
+        struct name_slot *sl = name_slot(t->v, t->cap, name);
+        if (sl->name) {
+                *ret_first = sl->idx;
+                return true;
+        }
+        sl->name = xstrdup(name);
+        sl->idx = idx;
+        t->n++;
+        return false;
+}
+
+static void name_table_free(struct name_table *t)
+{
+        for (size_t i = 0; i < t->cap; i++)
+                free(t->v[i].name);
+        free(t->v);
+        *t = (struct name_table){0};
 }
 
 struct named {
@@ -437,6 +513,37 @@ static void parse_pup(struct ictx *x, const struct jval *p, size_t idx)
         }
 }
 
+/* One element of "pups", handed over by the parser as soon as it is read
+ * (so each pup is validated while its text is in cache). What it reports
+ * goes to the deferred lists; index_parse() keeps them only if the index
+ * as a whole is fine, as if the pups had been read after the rest. */
+static int stream_pup(void *ctx, const struct jval *p, size_t i)
+{
+        struct ictx *x = ctx;
+        char q[RENDER_MAX + 8];
+        size_t first;
+
+        if (i >= INDEX_PUPS_MAX)
+                return 0; /* the index is refused as a whole */
+        const char *n = jv_str(jv_get(p, "name"));
+        if (n && name_table_seen(x->pup_names, n, i, &first)) {
+                char path[64];
+                snprintf(path, sizeof(path), "pups[%zu].name", i);
+                fatal(x, path, "%s is listed twice (also at pups[%zu])", quote(n, q, sizeof(q)),
+                      first);
+                return 0;
+        }
+        parse_pup(x, p, i);
+        return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pubkey,
                 struct dbx_errors *errs)
 {
@@ -444,9 +551,11 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                                            "description",  "publicKey", "pups"};
         _cleanup_jdoc_ struct jdoc *doc = NULL;
         const struct jval *root;
-        _cleanup_catalog_ struct catalog *cat = NULL;
+        _cleanup_catalog_ struct catalog *cat = catalog_new();
         struct dbx_error err = {0};
-        struct ictx x = {.errs = errs};
+        struct dbx_errors pup_errs = {0};
+        struct name_table pup_names = {0};
+        struct ictx x = {.errs = &pup_errs, .cat = cat, .deferring = true, .pup_names = &pup_names};
         char q[RENDER_MAX + 8];
         int r;
 
@@ -457,19 +566,29 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                                        INDEX_SIZE_MAX);
                 return -E2BIG;
         }
-        r = json_parse_bounded_doc(buf, len, INDEX_DEPTH_MAX, false, &doc, &err);
+        r = json_parse_bounded_stream(buf, len, INDEX_DEPTH_MAX, false, "pups", stream_pup, &x,
+                                      &doc, &err);
+        name_table_free(&pup_names);
+        /* The pups' outcome, kept aside until the rest of the index is checked. */
+        size_t pup_n_errors = x.n_errors;
+        char **deferred = x.deferred;
+        size_t n_deferred = x.n_deferred;
+        x = (struct ictx){.errs = errs, .cat = cat};
         if (r < 0) {
+                strv_free(deferred, n_deferred);
+                dbx_errors_free(&pup_errs);
                 if (errs)
                         dbx_errors_add(errs, r, "", "the index is not usable JSON: %s",
                                        err.message);
                 return r == -E2BIG ? -E2BIG : -EINVAL;
         }
         root = jdoc_root(doc);
-        if (!jv_is_object(root)) {
+        if (!jv_is_object(root)) { /* then nothing streamed */
+                strv_free(deferred, n_deferred);
+                dbx_errors_free(&pup_errs);
                 fatal(&x, "", "the index is %s, a JSON object is expected", type_name(root));
                 return -EINVAL;
         }
-        cat = x.cat = catalog_new();
         check_keys(&x, root, "", keys, ARRAY_SIZE(keys));
 
         const struct jval *fmt = jv_get(root, "dogeboxIndex");
@@ -525,24 +644,19 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                 fatal(&x, "pups", "%zu pups: at most %d are allowed", jv_len(pups),
                       INDEX_PUPS_MAX);
         } else if (x.n_errors == 0) {
-                _cleanup_free_ const char **names =
-                    xmalloc(MAX(jv_len(pups), (size_t)1) * sizeof(*names));
-                size_t i;
-                const struct jval *p;
-                jv_array_foreach(pups, i, p) names[i] = jv_str(jv_get(p, "name"));
-                _cleanup_free_ size_t *first = first_same(names, jv_len(pups));
-                jv_array_foreach(pups, i, p)
-                {
-                        if (first[i] != SIZE_MAX) {
-                                char path[64];
-                                snprintf(path, sizeof(path), "pups[%zu].name", i);
-                                fatal(&x, path, "%s is listed twice (also at pups[%zu])",
-                                      quote(names[i], q, sizeof(q)), first[i]);
-                                continue;
-                        }
-                        parse_pup(&x, p, i);
-                }
+                /* The pups were read as they streamed in: their findings now. */
+                for (size_t i = 0; i < n_deferred; i++)
+                        if (x.n_warnings++ < INDEX_WARNINGS_MAX)
+                                catalog_warn(cat, "%s", deferred[i]);
+                for (size_t i = 0; errs && i < pup_errs.n; i++)
+                        dbx_errors_add(errs, pup_errs.items[i].code, pup_errs.items[i].path, "%s",
+                                       pup_errs.items[i].message);
+                if (errs)
+                        errs->dropped += pup_errs.dropped;
+                x.n_errors += pup_n_errors;
         }
+        strv_free(deferred, n_deferred);
+        dbx_errors_free(&pup_errs);
         if (x.n_errors)
                 return -EINVAL;
         catalog_set_info(cat, jv_str(id), jv_str(name),
