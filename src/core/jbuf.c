@@ -202,4 +202,3 @@ void jbuf_free(struct jbuf *b)
         free(b->p);
         *b = (struct jbuf){0};
 }
-

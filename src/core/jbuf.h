@@ -38,4 +38,3 @@ void jbuf_json(struct jbuf *b, const json_t *j);
 /* Take the NUL-terminated text; the builder is empty afterwards. */
 char *jbuf_steal(struct jbuf *b, size_t *ret_len);
 void jbuf_free(struct jbuf *b);
-

@@ -519,8 +519,7 @@ after:
                 if (jv_type(&ps->v[top]) == JT_OBJECT) {
                         const char *dup = duplicate_key(ps, top);
                         if (dup)
-                                return fail(ps, p, -EINVAL, "duplicate object key \"%.40s\"",
-                                            dup);
+                                return fail(ps, p, -EINVAL, "duplicate object key \"%.40s\"", dup);
                 }
                 p++;
                 depth--;
@@ -676,8 +675,8 @@ json_t *jv_to_json(const struct jval *v)
                 j = json_object();
                 jv_object_foreach(v, i, k, e)
                 {
-                        if (!j || json_object_setn_new_nocheck(j, k->u.s, jv_len(k),
-                                                               jv_to_json(e)) < 0)
+                        if (!j ||
+                            json_object_setn_new_nocheck(j, k->u.s, jv_len(k), jv_to_json(e)) < 0)
                                 abort();
                 }
                 break;

@@ -22,9 +22,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define JDOC_SIZE_MAX  (256u * 1024 * 1024) /* lengths are stored in 29 bits; 8x our largest limit */
-#define JDOC_DEPTH_MAX 2048                 /* jansson's own parser limit */
-#define JDOC_ERROR_MAX 160
+/* Lengths are stored in 29 bits; this is 8 times our largest document limit. */
+#define JDOC_SIZE_MAX  (256u * 1024 * 1024)
+#define JDOC_DEPTH_MAX 2048 /* jansson's own parser limit */
+#define JDOC_ERROR_MAX 160  /* one message: what and where */
 
 enum jtype {
         JT_NULL,
@@ -55,8 +56,8 @@ struct jdoc;
 #define JDOC_ALLOW_NUL (1u << 0) /* accept \u0000 in strings (text dumped from a json_t) */
 
 struct jdoc_error {
-        size_t offset;       /* byte offset where the problem was found */
-        int line, column;    /* 1-based; column counts bytes */
+        size_t offset;    /* byte offset where the problem was found */
+        int line, column; /* 1-based; column counts bytes */
         char text[JDOC_ERROR_MAX];
 };
 
@@ -159,7 +160,7 @@ static inline const struct jval *jv_next(const struct jval *v)
         for ((i) = 0, (v) = (arr) + 1; (i) < jv_len(arr); (i)++, (v) = jv_next(v))
 /* for (key node k, value v) in obj, in document order */
 #define jv_object_foreach(obj, i, k, v)                                                            \
-        for ((i) = 0, (k) = (obj) + 1; (i) < jv_len(obj) && ((v) = (k) + 1, true);                \
+        for ((i) = 0, (k) = (obj) + 1; (i) < jv_len(obj) && ((v) = (k) + 1, true);                 \
              (i)++, (k) = jv_next((k) + 1))
 
 /* obj's member named key (exact bytes); NULL if absent or obj is not an object. */

@@ -84,8 +84,9 @@ int json_parse_bounded_stream(const char *buf, size_t len, int max_depth, bool w
         json_decref(j);
         r = jdoc_parse(buf, len, 0, max_depth, &d, &jerr);
         jdoc_free(d);
-        return dbx_error_set(err, r < 0 ? r : -EINVAL, "", "malformed JSON at line %d column %d: %s",
-                             jerr.line, jerr.column, r < 0 ? jerr.text : "refused");
+        return dbx_error_set(err, r < 0 ? r : -EINVAL, "",
+                             "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                             r < 0 ? jerr.text : "refused");
 }
 
 json_t *json_object_iget(const json_t *obj, const char *key)

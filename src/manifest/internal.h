@@ -83,8 +83,8 @@ const struct jval *walk_get(const struct walker *w, const struct jval *obj, cons
 
 /* Read obj.key as a string into *ret (arena copy). Returns 1 when set, 0
  * when absent or null (*ret unchanged), -1 after reporting an error. */
-int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags, size_t max,
-                const char **ret);
+int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags,
+                size_t max, const char **ret);
 /* The same for a JSON value that is not in an object (array elements);
  * reports at the current path. */
 int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, size_t max,
@@ -92,8 +92,8 @@ int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, si
 
 /* Read obj.key as an integer within [min, max]. what is the phrase for
  * the out-of-range message: "%lld is not <what> (<min>-<max>)". */
-int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required, long long min,
-             long long max, const char *what, long long *ret);
+int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required,
+             long long min, long long max, const char *what, long long *ret);
 int walk_bool(struct walker *w, const struct jval *obj, const char *key, bool *ret);
 /* A finite JSON number (integer or real). */
 int walk_number(struct walker *w, const struct jval *obj, const char *key, double *ret);
@@ -128,8 +128,8 @@ int field_coerce(const struct manifest_field *f, const json_t *v, char **ret, ch
                  size_t whysize);
 
 /* manifest.c: limits, emptiness and bounded parsing of a JSON document. */
-int manifest_text_load(const char *what, const char *buf, size_t len, size_t max,
-                       struct jdoc **ret, struct dbx_errors *errs);
+int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, struct jdoc **ret,
+                       struct dbx_errors *errs);
 
 /* A json_t turned into a jdoc (through its text; \u0000 allowed, so the
  * walker reports it as it always did). what names it in messages. */

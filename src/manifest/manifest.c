@@ -154,8 +154,7 @@ static int walk_string_map(struct walker *w, const struct jval *obj, const char 
                 return 0;
         size_t saved = walk_push_key(w, key);
         if (jv_len(map) > max) {
-                walk_error(w, "%zu %s, at most %d are allowed", jv_len(map), noun,
-                           (int)max);
+                walk_error(w, "%zu %s, at most %d are allowed", jv_len(map), noun, (int)max);
                 walk_pop(w, saved);
                 return -1;
         }
@@ -424,8 +423,7 @@ static void walk_config(struct walker *w, const struct jval *root, struct manife
         if (walk_array(w, obj, "sections", false, MANIFEST_SECTIONS_MAX, "sections", &sections) <=
             0)
                 goto out;
-        struct manifest_section *out =
-            arena_array(w->arena, jv_len(sections), sizeof(*out));
+        struct manifest_section *out = arena_array(w->arena, jv_len(sections), sizeof(*out));
         size_t s1 = walk_push_key(w, "sections");
         jv_array_foreach(sections, idx, sec)
         {
@@ -436,7 +434,8 @@ static void walk_config(struct walker *w, const struct jval *root, struct manife
 
                 s->name = s->label = "";
                 if (!jv_is_object(sec)) {
-                        walk_error(w, "%s is not a section object", walk_render_jv(sec, r, sizeof(r)));
+                        walk_error(w, "%s is not a section object",
+                                   walk_render_jv(sec, r, sizeof(r)));
                         walk_pop(w, s2);
                         continue;
                 }
@@ -710,8 +709,7 @@ static void walk_container(struct walker *w, const struct jval *root, struct man
         walk_build(w, obj, m);
 
         if (walk_array(w, obj, "services", false, MANIFEST_SERVICES_MAX, "services", &arr) > 0) {
-                struct manifest_service *out =
-                    arena_array(w->arena, jv_len(arr), sizeof(*out));
+                struct manifest_service *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
                 size_t s1 = walk_push_key(w, "services");
                 jv_array_foreach(arr, idx, v)
                 {
@@ -733,8 +731,7 @@ static void walk_container(struct walker *w, const struct jval *root, struct man
 
         arr = NULL;
         if (walk_array(w, obj, "exposes", false, MANIFEST_EXPOSES_MAX, "exposes", &arr) > 0) {
-                struct manifest_expose *out =
-                    arena_array(w->arena, jv_len(arr), sizeof(*out));
+                struct manifest_expose *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
                 size_t s1 = walk_push_key(w, "exposes");
                 jv_array_foreach(arr, idx, v)
                 {
@@ -1105,8 +1102,7 @@ int manifest_json_to_doc(const char *what, const json_t *root, struct jdoc **ret
         free(text);
         if (r < 0) {
                 if (errs)
-                        dbx_errors_add(errs, -EINVAL, "", "%s cannot be read: %s", what,
-                                       jerr.text);
+                        dbx_errors_add(errs, -EINVAL, "", "%s cannot be read: %s", what, jerr.text);
                 return -EINVAL;
         }
         return 0;
@@ -1132,8 +1128,8 @@ int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_er
 
 /* Size limit, emptiness and bounded JSON parsing shared by manifest.json
  * and dogebox.json; what names the document in messages. */
-int manifest_text_load(const char *what, const char *buf, size_t len, size_t max,
-                       struct jdoc **ret, struct dbx_errors *errs)
+int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, struct jdoc **ret,
+                       struct dbx_errors *errs)
 {
         struct dbx_error err = {0};
         if (len > max) {

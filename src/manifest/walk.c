@@ -425,8 +425,8 @@ int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, si
         return 1;
 }
 
-int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags, size_t max,
-                const char **ret)
+int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags,
+                size_t max, const char **ret)
 {
         size_t saved = walk_push_key(w, key);
         int r = walk_string_value(w, walk_get(w, obj, key), flags, max, ret);
@@ -434,8 +434,8 @@ int walk_string(struct walker *w, const struct jval *obj, const char *key, unsig
         return r;
 }
 
-int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required, long long min,
-             long long max, const char *what, long long *ret)
+int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required,
+             long long min, long long max, const char *what, long long *ret)
 {
         const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
@@ -541,8 +541,7 @@ int walk_array(struct walker *w, const struct jval *obj, const char *key, bool r
                 return -1;
         }
         if (jv_len(v) > max) {
-                walk_error_at(w, key, "%zu %s, at most %zu are allowed", jv_len(v), noun,
-                              max);
+                walk_error_at(w, key, "%zu %s, at most %zu are allowed", jv_len(v), noun, max);
                 return -1;
         }
         *ret = v;

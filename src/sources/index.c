@@ -90,8 +90,8 @@ static void check_keys(struct ictx *x, const struct jval *obj, const char *path,
                 char q[RENDER_MAX + 8];
                 if (x->deferring) {
                         if (x->n_deferred < INDEX_WARNINGS_MAX) {
-                                x->deferred = xrealloc(x->deferred, (x->n_deferred + 1) *
-                                                                        sizeof(*x->deferred));
+                                x->deferred = xrealloc(x->deferred,
+                                                       (x->n_deferred + 1) * sizeof(*x->deferred));
                                 x->deferred[x->n_deferred++] =
                                     xasprintf("%s%sunknown key %s is ignored", path,
                                               *path ? ": " : "", quote(k, q, sizeof(q)));
@@ -329,14 +329,14 @@ static void parse_archive(struct ictx *x, struct catalog_version *v, const struc
         }
         check_keys(x, a, "archive", keys, ARRAY_SIZE(keys));
         const struct jval *url = jv_get(a, "url"), *sha = jv_get(a, "sha256"),
-                     *size = jv_get(a, "size");
+                          *size = jv_get(a, "size");
         const char *why;
         if (!jv_is_string(url))
                 catalog_version_error(v, "archive.url", "%s where a URL is expected",
                                       url ? type_name(url) : "nothing");
         else if ((why = url_check(jv_str(url))))
-                catalog_version_error(v, "archive.url", "%s %s",
-                                      quote(jv_str(url), q, sizeof(q)), why);
+                catalog_version_error(v, "archive.url", "%s %s", quote(jv_str(url), q, sizeof(q)),
+                                      why);
         else
                 v->archive_url = xstrdup(jv_str(url));
         if (!jv_is_string(sha))
@@ -352,12 +352,10 @@ static void parse_archive(struct ictx *x, struct catalog_version *v, const struc
         if (!jv_is_integer(size))
                 catalog_version_error(v, "archive.size", "%s where a byte count is expected",
                                       size ? type_name(size) : "nothing");
-        else if (jv_int(size) < 1 ||
-                 (unsigned long long)jv_int(size) > INDEX_ARCHIVE_SIZE_MAX)
-                catalog_version_error(v, "archive.size",
-                                      "%lld is not a usable size (1 to %llu bytes)",
-                                      (long long)jv_int(size),
-                                      (unsigned long long)INDEX_ARCHIVE_SIZE_MAX);
+        else if (jv_int(size) < 1 || (unsigned long long)jv_int(size) > INDEX_ARCHIVE_SIZE_MAX)
+                catalog_version_error(
+                    v, "archive.size", "%lld is not a usable size (1 to %llu bytes)",
+                    (long long)jv_int(size), (unsigned long long)INDEX_ARCHIVE_SIZE_MAX);
         else
                 v->archive_size = (uint64_t)jv_int(size);
 }
@@ -493,8 +491,7 @@ static void parse_pup(struct ictx *x, const struct jval *p, size_t idx)
                               type_name(e));
                         continue;
                 }
-                if (!jv_is_string(ver) || jv_len(ver) == 0 ||
-                    jv_len(ver) > SEMVER_MAX_LEN) {
+                if (!jv_is_string(ver) || jv_len(ver) == 0 || jv_len(ver) > SEMVER_MAX_LEN) {
                         char vp[128];
                         snprintf(vp, sizeof(vp), "%s.version", vpath);
                         fatal(x, vp, "%s where a version string (1-%d characters) is expected",
@@ -604,8 +601,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                       (long long)jv_int(fmt), INDEX_FORMAT);
 
         const struct jval *id = jv_get(root, "id"), *name = jv_get(root, "name"),
-                     *desc = jv_get(root, "description"),
-                     *pk = jv_get(root, "publicKey");
+                          *desc = jv_get(root, "description"), *pk = jv_get(root, "publicKey");
         if (!jv_is_string(id))
                 fatal(&x, "id", "%s where the source id is expected",
                       id ? type_name(id) : "nothing");
@@ -619,8 +615,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                       name ? type_name(name) : "nothing");
         else if (jv_len(name) == 0 || jv_len(name) > MANIFEST_LABEL_MAX)
                 fatal(&x, "name", "the source's name must be 1-%d characters", MANIFEST_LABEL_MAX);
-        if (desc && !jv_is_null(desc) &&
-            (!jv_is_string(desc) || jv_len(desc) > MANIFEST_TEXT_MAX))
+        if (desc && !jv_is_null(desc) && (!jv_is_string(desc) || jv_len(desc) > MANIFEST_TEXT_MAX))
                 fatal(&x, "description", "must be a string of at most %d characters",
                       MANIFEST_TEXT_MAX);
         _cleanup_free_ char *pubkey = NULL;
@@ -629,7 +624,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                 if (!jv_is_string(pk) || index_pubkey_parse(jv_str(pk), raw, &err) < 0)
                         fatal(&x, "publicKey", "%s",
                               jv_is_string(pk) ? err.message
-                                                 : "must be an Ed25519 public key in hex");
+                                               : "must be an Ed25519 public key in hex");
                 else {
                         pubkey = xmalloc(INDEX_PUBKEY_HEX + 1);
                         hex_encode(raw, sizeof(raw), pubkey);
@@ -641,8 +636,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
                 fatal(&x, "pups", "%s where an array of pups is expected",
                       pups ? type_name(pups) : "nothing");
         } else if (jv_len(pups) > INDEX_PUPS_MAX) {
-                fatal(&x, "pups", "%zu pups: at most %d are allowed", jv_len(pups),
-                      INDEX_PUPS_MAX);
+                fatal(&x, "pups", "%zu pups: at most %d are allowed", jv_len(pups), INDEX_PUPS_MAX);
         } else if (x.n_errors == 0) {
                 /* The pups were read as they streamed in: their findings now. */
                 for (size_t i = 0; i < n_deferred; i++)
@@ -659,8 +653,7 @@ int index_parse(const char *buf, size_t len, struct catalog **ret, char **ret_pu
         dbx_errors_free(&pup_errs);
         if (x.n_errors)
                 return -EINVAL;
-        catalog_set_info(cat, jv_str(id), jv_str(name),
-                         jv_str(desc));
+        catalog_set_info(cat, jv_str(id), jv_str(name), jv_str(desc));
         catalog_finish(cat);
         *ret = TAKE_PTR(cat);
         if (ret_pubkey)

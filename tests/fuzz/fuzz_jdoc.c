@@ -72,6 +72,16 @@ static void same(const struct jval *v, const json_t *j)
         }
 }
 
+/* Streaming: each element handed over equals jansson's root.pups[index]. */
+static int stream_same(void *ctx, const struct jval *e, size_t index)
+{
+        const json_t *pups = json_object_get(ctx, "pups");
+        if (!json_is_array(pups) || index >= json_array_size(pups))
+                abort();
+        same(e, json_array_get(pups, index));
+        return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct jdoc *d = NULL;
@@ -81,8 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (json_text_depth((const char *)data, size) > FUZZ_DEPTH)
                 return 0;
         int r = jdoc_parse((const char *)data, size, 0, FUZZ_DEPTH, &d, &err);
-        json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                               &jerr);
+        json_t *j =
+            json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
         /* The one known difference: jansson skips a NUL byte that follows a
          * number or a literal ("[1\0]"); jdoc refuses it, as RFC 8259 does. */
         if (r == 0 && !j)
@@ -99,6 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!json_equal(copy, j))
                         abort();
                 json_decref(copy);
+                struct jdoc *ds = NULL;
+                if (jdoc_parse_stream((const char *)data, size, 0, FUZZ_DEPTH, "pups", stream_same,
+                                      j, &ds, NULL) != 0)
+                        abort();
+                const json_t *pups = json_object_get(j, "pups");
+                if (json_is_array(pups) &&
+                    jv_len(jv_get(jdoc_root(ds), "pups")) != json_array_size(pups))
+                        abort();
+                jdoc_free(ds);
         } else if (err.line < 1 || err.column < 1 || err.offset > size || !err.text[0])
                 abort();
         jdoc_free(d);

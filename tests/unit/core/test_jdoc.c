@@ -166,8 +166,8 @@ static void test_invalid(void **state)
                 if (!strstr(err.text, rows[i].why))
                         fail_msg("row %zu (%s): \"%s\" does not say %s", i, t, err.text,
                                  rows[i].why);
-                if (rows[i].line != 2 && (err.line != rows[i].line ||
-                                          (rows[i].column && err.column != rows[i].column)))
+                if (rows[i].line != 2 &&
+                    (err.line != rows[i].line || (rows[i].column && err.column != rows[i].column)))
                         fail_msg("row %zu (%s): at %d:%d, %d:%d expected", i, t, err.line,
                                  err.column, rows[i].line, rows[i].column);
                 if (jansson_accepts(t, strlen(t)))
@@ -279,8 +279,8 @@ static void test_iget(void **state)
         struct jdoc *d = NULL;
         assert_int_equal(parse(text, sizeof(text) - 1, 0, 8, &d, NULL), 0);
         const struct jval *root = jdoc_root(d);
-        assert_int_equal(jv_int(jv_iget(root, "name")), 3);  /* exact wins */
-        assert_int_equal(jv_int(jv_iget(root, "nAmE")), 1);  /* else the first */
+        assert_int_equal(jv_int(jv_iget(root, "name")), 3); /* exact wins */
+        assert_int_equal(jv_int(jv_iget(root, "nAmE")), 1); /* else the first */
         assert_int_equal(jv_int(jv_iget(root, "other")), 4);
         assert_null(jv_iget(root, "othe"));
         assert_null(jv_iget(root, "others"));
@@ -292,8 +292,8 @@ static void test_iget(void **state)
 /* json_parse_bounded_doc(): the messages of json_parse_bounded(). */
 static void test_bounded(void **state)
 {
-        static const char *const texts[] = {"", "  ", "[1,", "{\"a\":1,\"a\":2}",
-                                            "[[[[[[]]]]]]", "[]", "\"\\u0000\""};
+        static const char *const texts[] = {
+            "", "  ", "[1,", "{\"a\":1,\"a\":2}", "[[[[[[]]]]]]", "[]", "\"\\u0000\""};
         for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
                 struct dbx_error e1 = {0}, e2 = {0};
                 struct jdoc *d = NULL;
@@ -311,6 +311,72 @@ static void test_bounded(void **state)
         jdoc_free(d);
 }
 
+struct seen {
+        size_t n;
+        char text[256];
+        int fail_at;
+};
+
+static int collect(void *ctx, const struct jval *e, size_t index)
+{
+        struct seen *s = ctx;
+        if ((int)index == s->fail_at)
+                return -ECANCELED;
+        assert_int_equal(index, s->n);
+        s->n++;
+        json_t *j = jv_to_json(e);
+        char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        strncat(s->text, t, sizeof(s->text) - strlen(s->text) - 2);
+        strcat(s->text, ";");
+        free(t);
+        json_decref(j);
+        return 0;
+}
+
+static void test_stream(void **state)
+{
+        static const char text[] = "{\"a\":\"x\",\"pups\":[{\"k\":\"s1\"},2,[3,\"s\"],\"str\"],"
+                                   "\"b\":{\"pups\":[9]},\"c\":1}";
+        struct seen s = {.fail_at = -1};
+        struct jdoc *d = NULL;
+
+        assert_int_equal(
+            jdoc_parse_stream(text, sizeof(text) - 1, 0, 8, "pups", collect, &s, &d, NULL), 0);
+        assert_int_equal(s.n, 4);
+        assert_string_equal(s.text, "{\"k\":\"s1\"};2;[3,\"s\"];\"str\";");
+        const struct jval *root = jdoc_root(d), *pups = jv_get(root, "pups");
+        assert_true(jv_is_array(pups));
+        assert_int_equal(jv_len(pups), 4); /* hollow: counted, not kept */
+        assert_int_equal(pups->skip, 1);
+        assert_string_equal(jv_str(jv_get(root, "a")), "x");
+        assert_int_equal(jv_int(jv_get(root, "c")), 1);
+        const struct jval *inner = jv_get(jv_get(root, "b"), "pups"); /* not the root's */
+        assert_int_equal(jv_len(inner), 1);
+        assert_int_equal(jv_int(inner + 1), 9);
+        assert_int_equal(jdoc_nodes(d), 12);
+        jdoc_free(d);
+
+        /* the callback can stop the parse */
+        s = (struct seen){.fail_at = 2};
+        assert_int_equal(
+            jdoc_parse_stream(text, sizeof(text) - 1, 0, 8, "pups", collect, &s, &d, NULL),
+            -ECANCELED);
+        assert_int_equal(s.n, 2);
+
+        /* only a member of a root object is streamed */
+        s = (struct seen){.fail_at = -1};
+        assert_int_equal(jdoc_parse_stream("[[1,2]]", 7, 0, 8, "pups", collect, &s, &d, NULL), 0);
+        assert_int_equal(s.n, 0);
+        jdoc_free(d);
+
+        /* a malformed text after the elements still fails */
+        s = (struct seen){.fail_at = -1};
+        assert_int_equal(
+            jdoc_parse_stream("{\"pups\":[1,2],", 15, 0, 8, "pups", collect, &s, &d, NULL),
+            -EINVAL);
+        assert_int_equal(s.n, 2);
+}
+
 static void test_size_limit(void **state)
 {
         struct jdoc *d = NULL;
@@ -322,11 +388,12 @@ static void test_size_limit(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_valid),       cmocka_unit_test(test_invalid),
-            cmocka_unit_test(test_nul_bytes),   cmocka_unit_test(test_allow_nul),
-            cmocka_unit_test(test_depth),       cmocka_unit_test(test_truncation),
-            cmocka_unit_test(test_tape),        cmocka_unit_test(test_iget),
-            cmocka_unit_test(test_bounded),     cmocka_unit_test(test_size_limit),
+            cmocka_unit_test(test_valid),     cmocka_unit_test(test_invalid),
+            cmocka_unit_test(test_nul_bytes), cmocka_unit_test(test_allow_nul),
+            cmocka_unit_test(test_depth),     cmocka_unit_test(test_truncation),
+            cmocka_unit_test(test_tape),      cmocka_unit_test(test_iget),
+            cmocka_unit_test(test_bounded),   cmocka_unit_test(test_size_limit),
+            cmocka_unit_test(test_stream),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
