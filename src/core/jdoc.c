@@ -628,11 +628,11 @@ const struct jval *jv_iget(const struct jval *obj, const char *key)
         n = strlen(key);
         jv_object_foreach(obj, i, k, v)
         {
-                if (jv_len(k) != n)
-                        continue;
-                if (memcmp(k->u.s, key, n) == 0)
+                size_t kl = jv_len(k);
+                if (kl == n && memcmp(k->u.s, key, n) == 0)
                         return v;
-                if (!folded && strncasecmp(k->u.s, key, n) == 0 && !memchr(k->u.s, '\0', n))
+                /* ignoring case, compared as C strings (as strcasecmp) */
+                if (!folded && kl >= n && k->u.s[n] == '\0' && strncasecmp(k->u.s, key, n) == 0)
                         folded = v;
         }
         return folded;

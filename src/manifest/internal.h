@@ -81,7 +81,8 @@ const struct jval *walk_get(const struct walker *w, const struct jval *obj, cons
 #define STR_MULTILINE (1u << 2) /* newlines and tabs allowed; other control characters never */
 #define STR_TRIMMED   (1u << 3) /* no leading or trailing whitespace */
 
-/* Read obj.key as a string into *ret (arena copy). Returns 1 when set, 0
+/* Read obj.key as a string into *ret (it points into the document, which
+ * the manifest keeps or outlives). Returns 1 when set, 0
  * when absent or null (*ret unchanged), -1 after reporting an error. */
 int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags,
                 size_t max, const char **ret);
