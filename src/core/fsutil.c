@@ -226,12 +226,11 @@ int fs_chown_tree(int dirfd, uid_t uid, gid_t gid, uid_t only_from)
                 return -errno;
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
+        if (only_from != (uid_t)-1 && st.st_uid != only_from && st.st_uid != uid)
+                return -EPERM;
         r = chown_dir(&w, dirfd, 0);
-        if (r == 0 && (only_from == (uid_t)-1 || st.st_uid == only_from) &&
-            fchown(dirfd, uid, gid) < 0)
+        if (r == 0 && fchown(dirfd, uid, gid) < 0)
                 r = -errno;
-        else if (r == 0 && st.st_uid != only_from && st.st_uid != uid)
-                r = -EPERM;
         free(w.links);
         return r;
 }
