@@ -149,7 +149,7 @@ struct chown_walk {
         struct {
                 dev_t dev;
                 ino_t ino;
-        } *links;
+        } * links;
         size_t n_links;
 };
 
@@ -203,8 +203,8 @@ static int chown_dir(struct chown_walk *w, int fd, unsigned depth)
                 }
                 r = chown_one(w, fd, e->d_name, &st);
                 if (r == 0 && S_ISDIR(st.st_mode)) {
-                        int sub = openat(fd, e->d_name,
-                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        int sub =
+                            openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sub < 0)
                                 r = -errno;
                         else {

@@ -64,8 +64,7 @@ static int write_all(const char *buf, size_t len)
 }
 
 /* The header line (r, message, extra's fields), then body. */
-static int answer(int r, const struct dbx_error *err, json_t *extra, const char *body,
-                  size_t len)
+static int answer(int r, const struct dbx_error *err, json_t *extra, const char *body, size_t len)
 {
         json_t *h = extra ? json_incref(extra) : json_object();
         json_object_set_new(h, "r", json_integer(r < 0 ? r : 0));
@@ -124,8 +123,7 @@ static int op_load(const json_t *req, enum source_kind kind)
         };
         if (!spec.location || !spec.cache_dir || spec.connect_timeout_ms < 0 ||
             spec.timeout_ms < 0) {
-                fprintf(stderr, "%s: a load needs location, cacheDir and timeouts\n",
-                        FETCHER_NAME);
+                fprintf(stderr, "%s: a load needs location, cacheDir and timeouts\n", FETCHER_NAME);
                 return EXIT_PROTOCOL;
         }
         int r = kind == SOURCE_GIT ? git_load(&spec, &res, &err) : http_load(&spec, &res, &err);
@@ -161,8 +159,7 @@ static int fetch_http(const json_t *req, const char *cache, const char *target,
         _cleanup_free_ char *dir = xasprintf("%s/downloads", cache);
         char rnd[33];
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return dbx_error_set(err, -errno, "", "cannot create %s: %s", dir,
-                                     strerror(errno));
+                return dbx_error_set(err, -errno, "", "cannot create %s: %s", dir, strerror(errno));
         id_new32(rnd);
         _cleanup_free_ char *file = xasprintf("%s/%s.part", dir, rnd);
         _cleanup_close_ int fd =
@@ -249,8 +246,9 @@ int main(int argc, char **argv)
         const char *op = str(req, "op"), *k = str(req, "kind");
         if (!op || !k || (!streq(k, "git") && !streq(k, "http")) ||
             (!streq(op, "load") && !streq(op, "fetch"))) {
-                fprintf(stderr, "%s: the request needs op \"load\" or \"fetch\" and kind \"git\" "
-                                "or \"http\"\n",
+                fprintf(stderr,
+                        "%s: the request needs op \"load\" or \"fetch\" and kind \"git\" "
+                        "or \"http\"\n",
                         FETCHER_NAME);
                 return EXIT_PROTOCOL;
         }

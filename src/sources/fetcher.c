@@ -114,10 +114,25 @@ struct child_failure {
 };
 
 static const char *const step_names[] = {
-    "fds",          "namespaces", "mount propagation", "clone the cache", "clone the target",
-    "clone the repository", "read-only mounts", "tmpfs", "mount points", "attach mounts",
-    "chdir",        "capabilities", "groups", "gid", "uid",
-    "no_new_privs", "parent death signal", "limits", "exec",
+    "fds",
+    "namespaces",
+    "mount propagation",
+    "clone the cache",
+    "clone the target",
+    "clone the repository",
+    "read-only mounts",
+    "tmpfs",
+    "mount points",
+    "attach mounts",
+    "chdir",
+    "capabilities",
+    "groups",
+    "gid",
+    "uid",
+    "no_new_privs",
+    "parent death signal",
+    "limits",
+    "exec",
 };
 
 enum {
@@ -201,8 +216,8 @@ static void confine(const struct child_args *a)
              move_mount(repo, "", AT_FDCWD, FETCHER_MNT_SOURCE, MOVE_MOUNT_F_EMPTY_PATH) < 0))
                 child_fail(a, STEP_ATTACH);
         /* The tmpfs itself: read-only too, now that the mount points exist. */
-        if (mount(NULL, "/tmp", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-                                          MS_NOEXEC, NULL) < 0)
+        if (mount(NULL, "/tmp", NULL,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 child_fail(a, STEP_TMPFS);
         for (int cap = 0; cap < CAP_PROBE_MAX; cap++)
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
@@ -261,10 +276,14 @@ static _Noreturn void child_main(const struct child_args *a)
 static bool env_passes(const char *e)
 {
         static const char *const prefixes[] = {
-            "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "SSL_CERT_FILE=", "SSL_CERT_DIR=",
-            "http_proxy=",   "https_proxy=",   "no_proxy=",     "HTTP_PROXY=",    "HTTPS_PROXY=",
-            "NO_PROXY=",     "ALL_PROXY=",     "all_proxy=",    "TZ=",            "LANG=",
-            "LC_ALL=",
+            "ASAN_OPTIONS=", "UBSAN_OPTIONS=",
+            "LSAN_OPTIONS=", "SSL_CERT_FILE=",
+            "SSL_CERT_DIR=", "http_proxy=",
+            "https_proxy=",  "no_proxy=",
+            "HTTP_PROXY=",   "HTTPS_PROXY=",
+            "NO_PROXY=",     "ALL_PROXY=",
+            "all_proxy=",    "TZ=",
+            "LANG=",         "LC_ALL=",
         };
         for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
                 if (strncmp(e, prefixes[i], strlen(prefixes[i])) == 0)
@@ -385,13 +404,11 @@ static int parse_answer(struct fetcher_call *c, char *buf, size_t len, struct db
                 return dbx_error_set(err, -EIO, "", "%s failed: the fetch helper gave no answer",
                                      c->what);
         json_t *h = NULL;
-        if (json_parse_bounded(buf, (size_t)(nl - buf), FETCHER_HEADER_DEPTH, true, &h, NULL) <
-            0)
+        if (json_parse_bounded(buf, (size_t)(nl - buf), FETCHER_HEADER_DEPTH, true, &h, NULL) < 0)
                 return dbx_error_set(err, -EIO, "",
                                      "%s failed: the fetch helper's answer is not valid", c->what);
         json_t *r = json_object_get(h, "r");
-        if (!json_is_integer(r) || json_integer_value(r) > 0 ||
-            json_integer_value(r) < -4095) {
+        if (!json_is_integer(r) || json_integer_value(r) > 0 || json_integer_value(r) < -4095) {
                 json_decref(h);
                 return dbx_error_set(err, -EIO, "",
                                      "%s failed: the fetch helper's answer is not valid", c->what);
@@ -417,8 +434,7 @@ static void status_text(int status, char *buf, size_t size)
                 snprintf(buf, size, "the fetch helper was killed by signal %d (%s)",
                          WTERMSIG(status), strsignal(WTERMSIG(status)));
         else
-                snprintf(buf, size, "the fetch helper exited with status %d",
-                         WEXITSTATUS(status));
+                snprintf(buf, size, "the fetch helper exited with status %d", WEXITSTATUS(status));
 }
 
 int fetcher_run(struct fetcher_call *c, struct dbx_error *err)

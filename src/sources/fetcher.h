@@ -30,10 +30,10 @@
 #include <jansson.h>
 #include "core/error.h"
 
-#define FETCHER_NAME        "dogeboxd-fetch"
-#define FETCHER_ENV         "DBX_FETCH" /* the helper's path, overriding the search */
-#define FETCHER_REQUEST_MAX (64 * 1024)
-#define FETCHER_HEADER_MAX  (64 * 1024)
+#define FETCHER_NAME         "dogeboxd-fetch"
+#define FETCHER_ENV          "DBX_FETCH" /* the helper's path, overriding the search */
+#define FETCHER_REQUEST_MAX  (64 * 1024)
+#define FETCHER_HEADER_MAX   (64 * 1024)
 #define FETCHER_HEADER_DEPTH 4
 
 /* The helper's uid and gid when the daemon runs as root: a dedicated id
@@ -51,11 +51,11 @@
 /* Hard limits the daemon enforces on top of the helper's own timeouts
  * (which produce the messages users see): a helper past its limit is
  * killed. */
-#define FETCHER_GRACE_MS     (30 * 1000)      /* beyond the helper's own network timeouts */
-#define FETCHER_GIT_SCAN_MS  (5 * 60 * 1000)  /* reading up to 256 tags' trees */
-#define FETCHER_EXTRACT_MS   (60 * 60 * 1000) /* writing a payload of up to 4 GiB */
-#define FETCHER_POLL_MS      100              /* how often a cancel request is noticed */
-#define FETCHER_NOFILE_MAX   1024             /* RLIMIT_NOFILE of the helper */
+#define FETCHER_GRACE_MS    (30 * 1000)      /* beyond the helper's own network timeouts */
+#define FETCHER_GIT_SCAN_MS (5 * 60 * 1000)  /* reading up to 256 tags' trees */
+#define FETCHER_EXTRACT_MS  (60 * 60 * 1000) /* writing a payload of up to 4 GiB */
+#define FETCHER_POLL_MS     100              /* how often a cancel request is noticed */
+#define FETCHER_NOFILE_MAX  1024             /* RLIMIT_NOFILE of the helper */
 
 /* Find the helper ($DBX_FETCH, next to the running executable, then
  * installed) and keep it open for the process's lifetime. Call once at
@@ -65,13 +65,13 @@ int fetcher_init(const char *installed, struct dbx_error *err);
 bool fetcher_ready(void);
 
 struct fetcher_call {
-        json_t *request;        /* borrowed; fetcher_run adds the directory fields */
-        const char *cache_dir;  /* the source's cache: created if needed, given to the helper */
-        const char *target_dir; /* fetch: the empty payload folder, or NULL */
-        const char *local_repo; /* git: a local repository path to show read-only, or NULL */
-        long limit_ms;          /* the helper is killed after this long */
-        size_t body_max;        /* a longer body kills the helper */
-        const atomic_bool *cancel; /* may be NULL; set: kill the helper, -ECANCELED */
+        json_t *request;            /* borrowed; fetcher_run adds the directory fields */
+        const char *cache_dir;      /* the source's cache: created if needed, given to the helper */
+        const char *target_dir;     /* fetch: the empty payload folder, or NULL */
+        const char *local_repo;     /* git: a local repository path to show read-only, or NULL */
+        long limit_ms;              /* the helper is killed after this long */
+        size_t body_max;            /* a longer body kills the helper */
+        const atomic_bool *cancel;  /* may be NULL; set: kill the helper, -ECANCELED */
         const char *cancel_message; /* err's message on cancel */
         const char *what;           /* "loading <location>": names the operation in errors */
         /* results, when fetcher_run returns 0 */

@@ -50,14 +50,13 @@ int remote_load(const struct source_spec *spec, struct load_result *res, struct 
         bool git = spec->kind == SOURCE_GIT;
         _cleanup_free_ char *what = xasprintf("loading %s", spec->location);
         _cleanup_free_ char *cancelled =
-            git ? xasprintf("git fetch from %s was cancelled: dogeboxd is stopping",
-                            spec->location)
+            git ? xasprintf("git fetch from %s was cancelled: dogeboxd is stopping", spec->location)
                 : xasprintf("fetching %s was cancelled: dogeboxd is stopping", spec->location);
-        _cleanup_json_ json_t *req = json_pack(
-            "{s:s,s:s,s:s,s:s?,s:b,s:I,s:I}", "op", "load", "kind", git ? "git" : "http",
-            "location", spec->location, "pubkey", spec->pubkey, "adding", spec->adding,
-            "connectTimeoutMs", (json_int_t)spec->connect_timeout_ms, "timeoutMs",
-            (json_int_t)spec->timeout_ms);
+        _cleanup_json_ json_t *req =
+            json_pack("{s:s,s:s,s:s,s:s?,s:b,s:I,s:I}", "op", "load", "kind", git ? "git" : "http",
+                      "location", spec->location, "pubkey", spec->pubkey, "adding", spec->adding,
+                      "connectTimeoutMs", (json_int_t)spec->connect_timeout_ms, "timeoutMs",
+                      (json_int_t)spec->timeout_ms);
         /* git: one fetch, then the tags' trees; http: the index, then its
          * signature, each with its own timeout. */
         long limit = git ? SOURCES_GIT_TIMEOUT_MS + FETCHER_GIT_SCAN_MS + FETCHER_GRACE_MS
@@ -104,8 +103,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
             git ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op", "fetch", "kind", "git", "name",
                             p->name, "version", p->version, "commit", p->commit, "subpath",
                             p->subpath ? p->subpath : "")
-                : json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "op", "fetch", "kind",
-                            "http", "name", p->name, "version", p->version, "archiveUrl",
+                : json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "op", "fetch", "kind", "http",
+                            "name", p->name, "version", p->version, "archiveUrl",
                             p->archive_url ? p->archive_url : "", "archiveSha256",
                             p->archive_sha256, "archiveSize", (json_int_t)p->archive_size,
                             "connectTimeoutMs", (json_int_t)p->connect_timeout_ms, "timeoutMs",
@@ -125,8 +124,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
         if (fd < 0)
                 return dbx_error_set(err, -errno, "", "%s: %s", tmp, strerror(errno));
         if (drop && fchown(fd, FETCHER_UID, FETCHER_GID) < 0)
-                return dbx_error_set(err, -errno, "", "cannot hand %s to the fetch helper: %s",
-                                     tmp, strerror(errno));
+                return dbx_error_set(err, -errno, "", "cannot hand %s to the fetch helper: %s", tmp,
+                                     strerror(errno));
         r = fetcher_run(&c, err);
         fetcher_call_clear(&c);
         if (r < 0 || !drop)
