@@ -191,6 +191,7 @@ static int chown_dir(struct chown_walk *w, int fd, unsigned depth)
                 close(dup);
                 return -errno;
         }
+        rewinddir(d); /* the dup shares its offset with fd, maybe read before */
         int r = 0;
         struct dirent *e;
         while (r == 0 && (e = readdir(d))) {
