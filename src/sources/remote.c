@@ -99,6 +99,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
         bool git = p->kind == SOURCE_GIT;
         bool drop = fetcher_drops_privileges();
         _cleanup_free_ char *what = xasprintf("fetching %s %s", p->name, p->version);
+        _cleanup_free_ char *cancelled =
+            xasprintf("fetching %s %s was cancelled: dogeboxd is stopping", p->name, p->version);
         _cleanup_json_ json_t *req =
             git ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op", "fetch", "kind", "git", "name",
                             p->name, "version", p->version, "commit", p->commit, "subpath",
@@ -115,6 +117,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
             .target_dir = tmp,
             .limit_ms = (git ? 0 : p->timeout_ms) + FETCHER_EXTRACT_MS + FETCHER_GRACE_MS,
             .body_max = 0,
+            .cancel = p->cancel,
+            .cancel_message = cancelled,
             .what = what,
         };
         int r = cache_prepare(p->cache_dir, err);

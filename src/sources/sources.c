@@ -987,6 +987,7 @@ int sources_lookup(struct sources *s, const char *source_id, const char *name, c
         p->cache_dir = cache_dir_for(s, e->kind, e->location);
         p->timeout_ms = s->archive_timeout_ms;
         p->connect_timeout_ms = s->connect_timeout_ms;
+        p->cancel = &s->cancel;
         *ret = p;
         return 0;
 }

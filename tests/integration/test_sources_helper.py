@@ -200,3 +200,43 @@ def test_daemon_refuses_to_start_without_its_helper():
         assert b"cannot use $DBX_FETCH /nonexistent/dogeboxd-fetch" in r.stderr, r.stderr
     finally:
         d.cleanup()
+
+
+def test_stop_during_a_hung_archive_download():
+    """A payload fetch whose server never sends the archive does not hold
+    the daemon's shutdown: its helper is killed, nothing is left behind."""
+    srv = Server()
+    d = Daemon(env={"DBX_SOURCES_HTTP_TIMEOUT_MS": "600000"}).start()
+    scratch = tempfile.mkdtemp(prefix="dbx-helper-")
+    try:
+        archive = pup_archive("Hello", "1.0.0")
+        srv.set("/index.json", body=make_index([("Hello", "1.0.0", archive, "h.tgz", None)]))
+        assert add(d, srv.url + "/index.json")[0] == 200
+        srv.set("/h.tgz", body=archive, delay=600)
+        dest = os.path.join(scratch, "hello")
+        result = {}
+
+        def fetch():
+            result["r"] = d.admin("POST", "/test/sources/fetch",
+                                  {"sourceId": "test.http", "name": "Hello", "version": "1.0.0",
+                                   "dest": dest})
+
+        t = threading.Thread(target=fetch)
+        t.start()
+        deadline = time.monotonic() + 30
+        while not srv.seen("/h.tgz") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.seen("/h.tgz")
+        pids = helper_children(d.proc.pid)
+        assert len(pids) == 1, pids
+        assert d.stop() == 0  # the harness gives it 10 s; the download would take 600
+        t.join(30)
+        assert not os.path.exists("/proc/%d" % pids[0]) or \
+            open("/proc/%d/stat" % pids[0]).read().split()[2] == "Z"
+        assert os.listdir(scratch) == []  # no payload, no temp folder
+    finally:
+        if d.proc.poll() is None:
+            d.kill()
+        d.cleanup()
+        shutil.rmtree(scratch, ignore_errors=True)
+        srv.close()
