@@ -344,7 +344,7 @@ static int reap(pid_t pid, int *ret_status)
 }
 
 /* Read the answer: until EOF, the limit, the deadline or a cancel. */
-static int read_answer(struct fetcher_call *c, int fd, pid_t pid, char **ret, size_t *ret_len,
+static int read_answer(struct fetcher_call *c, int fd, char **ret, size_t *ret_len,
                        struct dbx_error *err)
 {
         size_t max = FETCHER_HEADER_MAX + 1 + c->body_max, len = 0, cap = 0;
@@ -388,7 +388,6 @@ static int read_answer(struct fetcher_call *c, int fd, pid_t pid, char **ret, si
                                              "than %zu bytes",
                                              c->what, max);
         }
-        (void)pid;
         if (!buf)
                 buf = xmalloc(1);
         buf[len] = '\0';
@@ -463,6 +462,7 @@ int fetcher_run(struct fetcher_call *c, struct dbx_error *err)
                 r = -errno;
                 goto fail_fds;
         }
+        (void)fcntl(in[1], F_SETPIPE_SZ, FETCHER_REQUEST_MAX); /* already so, unless limited */
         char **envp = make_env();
         struct child_args a = {
             .in_fd = in[0],
@@ -507,14 +507,15 @@ int fetcher_run(struct fetcher_call *c, struct dbx_error *err)
                                      step, strerror(f.err));
         }
 
-        /* The helper reads the whole request before it answers. A helper
-         * that died early closes its end: EPIPE, then its status tells. */
+        /* At most FETCHER_REQUEST_MAX, a pipe's default capacity: this never
+         * blocks. A helper that died early closes its end: EPIPE (ignored),
+         * then its exit status tells. */
         (void)write_all(in[1], req, strlen(req));
         close_fd(&in[1]);
 
         char *buf = NULL;
         size_t len = 0;
-        r = read_answer(c, out[0], pid, &buf, &len, err);
+        r = read_answer(c, out[0], &buf, &len, err);
         close_fd(&out[0]);
         if (r < 0)
                 kill(pid, SIGKILL);
