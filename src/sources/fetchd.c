@@ -106,6 +106,27 @@ static bool is_hex(const char *s, size_t n)
         return true;
 }
 
+/* libgit2's messages name the path it opened: a local repository shown at
+ * remote is called by its real location again, as before the helper. */
+static void unmask_remote(struct dbx_error *err, const char *remote, const char *location)
+{
+        char out[DBX_ERROR_MSG_MAX];
+        size_t n = 0, rl = strlen(remote);
+        const char *s = err->message;
+        if (!*remote)
+                return;
+        while (*s && n + 1 < sizeof(out)) {
+                if (strncmp(s, remote, rl) == 0) {
+                        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", location);
+                        n = MIN(n, sizeof(out) - 1);
+                        s += rl;
+                } else
+                        out[n++] = *s++;
+        }
+        out[n] = '\0';
+        memcpy(err->message, out, n + 1);
+}
+
 static int op_load(const json_t *req, enum source_kind kind)
 {
         struct dbx_error err = {0};
@@ -127,6 +148,8 @@ static int op_load(const json_t *req, enum source_kind kind)
                 return EXIT_PROTOCOL;
         }
         int r = kind == SOURCE_GIT ? git_load(&spec, &res, &err) : http_load(&spec, &res, &err);
+        if (r < 0 && spec.remote)
+                unmask_remote(&err, spec.remote, spec.location);
         _cleanup_free_ char *body = NULL;
         size_t len = 0;
         _cleanup_json_ json_t *extra = json_object();

@@ -240,3 +240,20 @@ def test_stop_during_a_hung_archive_download():
         d.cleanup()
         shutil.rmtree(scratch, ignore_errors=True)
         srv.close()
+
+
+def test_local_repository_errors_name_the_location():
+    """A local folder is shown to the helper at a mount point of its own;
+    libgit2's messages still name the folder the owner gave."""
+    d = Daemon().start()
+    folder = tempfile.mkdtemp(prefix="dbx-not-a-repo-")
+    try:
+        code, j = add(d, folder, type="git")
+        assert code == 400, j
+        msg = j["error"]["message"]
+        assert msg.startswith("%s cannot be added: git fetch from %s failed: " % (folder, folder)), msg
+        assert "/tmp/source" not in msg, msg
+    finally:
+        assert d.stop() == 0
+        d.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
