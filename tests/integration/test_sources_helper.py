@@ -257,3 +257,35 @@ def test_local_repository_errors_name_the_location():
         assert d.stop() == 0
         d.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_silent_helper_is_reported_and_the_catalog_kept():
+    """A helper that exits 0 without answering: the load fails with a clear
+    message and the last good catalog stays; a payload fetch fails too."""
+    srv = Server()
+    d = Daemon().start()
+    scratch = tempfile.mkdtemp(prefix="dbx-helper-")
+    try:
+        archive = pup_archive("Hello", "1.0.0")
+        srv.set("/h.tgz", body=archive)
+        srv.set("/index.json", body=make_index([("Hello", "1.0.0", archive, "h.tgz", None)]))
+        url = srv.url + "/index.json"
+        assert add(d, url)[0] == 200
+        assert d.stop() == 0
+        d.env["DBX_FETCH"] = "/bin/true"
+        d.start()
+        e = ok(d, "GET", "/sources/store?refresh=true")["test.http"]
+        assert e["error"] == "loading %s failed: the fetch helper gave no answer" % url, e
+        assert list(e["pups"]) == ["Hello"]
+        code, body = d.admin("POST", "/test/sources/fetch",
+                             {"sourceId": "test.http", "name": "Hello", "version": "1.0.0",
+                              "dest": os.path.join(scratch, "hello")})
+        assert code >= 400
+        assert json.loads(body)["error"]["message"] == \
+            "fetching Hello 1.0.0 failed: the fetch helper gave no answer", body
+        assert os.listdir(scratch) == []
+    finally:
+        assert d.stop() == 0
+        d.cleanup()
+        shutil.rmtree(scratch, ignore_errors=True)
+        srv.close()
