@@ -129,3 +129,35 @@ int client_call(const struct dbx_client *c, const char *method, const char *path
                 json_decref(j);
         return 0;
 }
+
+void client_print_json(json_t *j)
+{
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+        puts(s);
+        free(s);
+}
+
+const char *client_str(json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? s : "";
+}
+
+char *client_url_escape(const char *s)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == '~') {
+                        *p++ = (char)c;
+                } else {
+                        *p++ = '%';
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 15];
+                }
+        }
+        *p = '\0';
+        return out;
+}

@@ -29,3 +29,10 @@ const char *client_error_message(json_t *j, long status, char *buf, size_t size)
  * otherwise. */
 int client_call(const struct dbx_client *c, const char *method, const char *path, json_t *body,
                 json_t **ret_json);
+
+/* Small helpers shared by the commands. */
+void client_print_json(json_t *j); /* indented, to stdout */
+/* o.k as a string, "" when absent or not a string. */
+const char *client_str(json_t *o, const char *k);
+/* Percent-encode for a path segment or query value (malloc'd). */
+char *client_url_escape(const char *s);

@@ -225,13 +225,6 @@ static int new_password(const char *file, char *out, size_t size, const char *la
 
 /* --- Helpers ------------------------------------------------------------- */
 
-static void print_json(json_t *j)
-{
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        puts(s);
-        free(s);
-}
-
 /* request + a message for non-2xx; returns the status or -errno. */
 static long call(struct dbx_client *c, const char *method, const char *path, json_t *body,
                  json_t **ret)
@@ -262,6 +255,27 @@ static void wipe_json_strings(json_t *o)
                 if (json_is_string(v))
                         sodium_memzero((char *)json_string_value(v), json_string_length(v));
         }
+}
+
+/* A request that must answer 200: 0 with *ret set, or -1 after printing
+ * the error. The strings of body (passwords, phrases) are wiped after it
+ * is sent; the caller still owns it. */
+static int call_ok(struct dbx_client *c, const char *cmd, const char *method, const char *path,
+                   json_t *body, json_t **ret)
+{
+        json_t *j = NULL;
+        long st = call(c, method, path, body, &j);
+        if (body)
+                wipe_json_strings(body);
+        if (st < 0)
+                return -1;
+        if (st != 200) {
+                print_error(cmd, j, st);
+                json_decref(j);
+                return -1;
+        }
+        *ret = j;
+        return 0;
 }
 
 /* Ask for CONFIRM_WORDS random words of the phrase. */
@@ -404,14 +418,8 @@ int cmd_setup(struct dbx_client *c, int argc, char **argv)
         }
 
         json_t *j = NULL, *keys = NULL;
-        long st = call(c, "GET", "/keys", NULL, &keys);
-        if (st < 0)
+        if (call_ok(c, "setup", "GET", "/keys", NULL, &keys) < 0)
                 return 1;
-        if (st != 200) {
-                print_error("setup", keys, st);
-                json_decref(keys);
-                return 1;
-        }
         bool has_key = json_array_size(json_object_get(keys, "keys")) > 0;
         json_decref(keys);
         _cleanup_free_ char *token = NULL;
@@ -428,22 +436,16 @@ int cmd_setup(struct dbx_client *c, int argc, char **argv)
                         return 1;
                 json_t *body = json_pack("{s:s}", "password", pw);
                 sodium_memzero(pw, sizeof(pw));
-                st = call(c, "POST", "/keys/create-master", body, &j);
-                wipe_json_strings(body);
+                int r = call_ok(c, "setup", "POST", "/keys/create-master", body, &j);
                 json_decref(body);
-                if (st < 0)
+                if (r < 0)
                         return 1;
-                if (st != 200) {
-                        print_error("setup", j, st);
-                        json_decref(j);
-                        return 1;
-                }
                 json_t *words = json_object_get(j, "seedPhrase");
                 const char *t = json_string_value(json_object_get(j, "token"));
                 token = t ? xstrdup(t) : NULL;
                 if (c->json) {
                         json_t *out = json_pack("{s:O}", "seedPhrase", words);
-                        print_json(out);
+                        client_print_json(out);
                         json_decref(out);
                 } else {
                         printf("Your recovery phrase. Write it down and keep it safe: it is the "
@@ -457,7 +459,7 @@ int cmd_setup(struct dbx_client *c, int argc, char **argv)
                                 printf("\n");
                 }
                 fflush(stdout);
-                int r = yes ? 0 : confirm_words(words);
+                r = yes ? 0 : confirm_words(words);
                 for (size_t i = 0; i < json_array_size(words); i++) {
                         json_t *w = json_array_get(words, i);
                         sodium_memzero((char *)json_string_value(w), json_string_length(w));
@@ -486,15 +488,10 @@ int cmd_setup(struct dbx_client *c, int argc, char **argv)
         }
         if (ssh_key)
                 json_object_set_new(body, "initialSSHKey", json_string(ssh_key));
-        st = call(c, "POST", "/system/bootstrap", body, &j);
+        int r = call_ok(c, "setup", "POST", "/system/bootstrap", body, &j);
         json_decref(body);
-        if (st < 0)
+        if (r < 0)
                 return 1;
-        if (st != 200) {
-                print_error("setup", j, st);
-                json_decref(j);
-                return 1;
-        }
         json_decref(j);
         if (!c->json)
                 printf("Setup complete.%s\n",
@@ -545,16 +542,10 @@ int cmd_login(struct dbx_client *c, int argc, char **argv)
         json_t *body = json_pack("{s:s}", "password", pw), *j = NULL;
         sodium_memzero(pw, sizeof(pw));
         c->token = NULL; /* a stale stored token must not ride along */
-        long st = call(c, "POST", "/authenticate", body, &j);
-        wipe_json_strings(body);
+        r = call_ok(c, "login", "POST", "/authenticate", body, &j);
         json_decref(body);
-        if (st < 0)
+        if (r < 0)
                 return 1;
-        if (st != 200) {
-                print_error("login", j, st);
-                json_decref(j);
-                return 1;
-        }
         r = token_store(c->url, json_string_value(json_object_get(j, "token")));
         json_decref(j);
         if (r < 0)
@@ -661,15 +652,8 @@ int cmd_passwd(struct dbx_client *c, int argc, char **argv)
         json_object_set_new(body, "new_password", json_string(pw));
         sodium_memzero(pw, sizeof(pw));
         json_t *j = NULL;
-        long st = call(c, "POST", "/change-password", body, &j);
-        wipe_json_strings(body);
-        if (st < 0)
+        if (call_ok(c, "passwd", "POST", "/change-password", body, &j) < 0)
                 return 1;
-        if (st != 200) {
-                print_error("passwd", j, st);
-                json_decref(j);
-                return 1;
-        }
         const char *token = json_string_value(json_object_get(j, "token"));
         if (c->url && token)
                 token_store(c->url, token);

@@ -42,19 +42,6 @@ static void usage(FILE *f)
                 JOB_ID_PREFIX_MIN);
 }
 
-static void print_json(json_t *j)
-{
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        puts(s);
-        free(s);
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-        const char *s = json_string_value(json_object_get(o, k));
-        return s ? s : "";
-}
-
 static bool status_is_final(const char *s)
 {
         return streq(s, "completed") || streq(s, "failed") || streq(s, "cancelled") ||
@@ -104,11 +91,11 @@ static void fmt_duration(long long ms, char *buf, size_t size)
 /* The line printed when a followed job ends. */
 static void final_line(json_t *rec, char *buf, size_t size)
 {
-        const char *st = jstr(rec, "status"), *name = jstr(rec, "displayName");
-        const char *err = jstr(rec, "errorMessage"), *id = jstr(rec, "id");
+        const char *st = client_str(rec, "status"), *name = client_str(rec, "displayName");
+        const char *err = client_str(rec, "errorMessage"), *id = client_str(rec, "id");
         char dur[32];
-        long long a = parse_time_ms(jstr(rec, "runStarted")),
-                  b = parse_time_ms(jstr(rec, "finished"));
+        long long a = parse_time_ms(client_str(rec, "runStarted")),
+                  b = parse_time_ms(client_str(rec, "finished"));
         fmt_duration(a >= 0 && b >= 0 ? b - a : 0, dur, sizeof(dur));
         if (streq(st, "completed"))
                 snprintf(buf, size, "%s: completed in %s", name, dur);
@@ -116,7 +103,7 @@ static void final_line(json_t *rec, char *buf, size_t size)
                 snprintf(buf, size, "%s: cancelled", name);
         else
                 snprintf(buf, size, "%s: %s: %s (the log: dbx jobs log %s)", name, st,
-                         *err ? err : jstr(rec, "summaryMessage"), id);
+                         *err ? err : client_str(rec, "summaryMessage"), id);
 }
 
 /* Resolve an id or a unique prefix to the full id (caller frees). */
@@ -150,7 +137,7 @@ static char *resolve_id(struct dbx_client *c, const char *arg)
         char *found = NULL;
         json_array_foreach(arr, i, v)
         {
-                const char *id = jstr(v, "id");
+                const char *id = client_str(v, "id");
                 if (!strncmp(id, arg, n)) {
                         matches++;
                         free(found);
@@ -186,7 +173,7 @@ static void show_record(struct progress *pb, json_t *rec)
 {
         if (pb)
                 progress_update(pb, (int)json_integer_value(json_object_get(rec, "progress")),
-                                jstr(rec, "step"), jstr(rec, "summaryMessage"));
+                                client_str(rec, "step"), client_str(rec, "summaryMessage"));
 }
 
 /* Poll GET /jobs/{id} until it ends (the WebSocket is not available). */
@@ -197,7 +184,7 @@ static json_t *follow_poll(struct dbx_client *c, const char *id, struct progress
                 if (!rec)
                         return NULL;
                 show_record(pb, rec);
-                if (status_is_final(jstr(rec, "status")))
+                if (status_is_final(client_str(rec, "status")))
                         return rec;
                 json_decref(rec);
                 usleep(FOLLOW_POLL_MS * 1000);
@@ -226,7 +213,7 @@ int cmd_jobs_follow(struct dbx_client *c, const char *job_id, bool quiet, json_t
                         json_t *rec = get_record(c, job_id); /* nothing for a while: ask */
                         if (!rec)
                                 break;
-                        if (status_is_final(jstr(rec, "status")))
+                        if (status_is_final(client_str(rec, "status")))
                                 final = rec;
                         else
                                 json_decref(rec);
@@ -237,29 +224,29 @@ int cmd_jobs_follow(struct dbx_client *c, const char *job_id, bool quiet, json_t
                         final = follow_poll(c, job_id, pb);
                         break;
                 }
-                const char *type = jstr(m, "type");
+                const char *type = client_str(m, "type");
                 json_t *u = json_object_get(m, "update");
                 if (streq(type, "bootstrap")) {
                         json_t *v, *rec = NULL;
                         size_t i;
                         json_array_foreach(json_object_get(u, "jobs"), i,
-                                           v) if (streq(jstr(v, "id"), job_id)) rec = v;
+                                           v) if (streq(client_str(v, "id"), job_id)) rec = v;
                         if (!rec) {
                                 fprintf(stderr, "dbx: there is no job %s\n", job_id);
                                 json_decref(m);
                                 break;
                         }
-                        if (status_is_final(jstr(rec, "status")))
+                        if (status_is_final(client_str(rec, "status")))
                                 final = json_incref(rec); /* over already: no bar */
                         else
                                 show_record(pb, rec);
-                } else if (streq(type, "progress") && streq(jstr(u, "actionID"), job_id)) {
+                } else if (streq(type, "progress") && streq(client_str(u, "actionID"), job_id)) {
                         if (pb)
                                 progress_update(
                                     pb, (int)json_integer_value(json_object_get(u, "progress")),
-                                    jstr(u, "step"), jstr(u, "msg"));
-                } else if (!strncmp(type, "job:", 4) && streq(jstr(u, "id"), job_id)) {
-                        if (status_is_final(jstr(u, "status")) || streq(type, "job:deleted"))
+                                    client_str(u, "step"), client_str(u, "msg"));
+                } else if (!strncmp(type, "job:", 4) && streq(client_str(u, "id"), job_id)) {
+                        if (status_is_final(client_str(u, "status")) || streq(type, "job:deleted"))
                                 final = json_incref(u);
                         else
                                 show_record(pb, u);
@@ -280,7 +267,7 @@ int cmd_jobs_follow(struct dbx_client *c, const char *job_id, bool quiet, json_t
         progress_free(pb);
         if (!quiet)
                 printf("%s\n", line);
-        int ret = streq(jstr(final, "status"), "completed") ? 0 : 1;
+        int ret = streq(client_str(final, "status"), "completed") ? 0 : 1;
         if (ret_record)
                 *ret_record = final;
         else
@@ -336,7 +323,7 @@ static int jobs_list(struct dbx_client *c, int argc, char **argv)
                 return 1;
         json_t *arr = json_object_get(j, "jobs");
         if (c->json) {
-                print_json(arr);
+                client_print_json(arr);
                 json_decref(j);
                 return 0;
         }
@@ -353,21 +340,21 @@ static int jobs_list(struct dbx_client *c, int argc, char **argv)
         json_array_foreach(arr, i, v)
         {
                 char started[32], pup[21], line[2048];
-                fmt_local(jstr(v, "started"), started, sizeof(started));
-                const char *pn = jstr(v, "pupName");
+                fmt_local(client_str(v, "started"), started, sizeof(started));
+                const char *pn = client_str(v, "pupName");
                 snprintf(pup, sizeof(pup), "%s",
-                         *pn                 ? pn
-                         : *jstr(v, "pupID") ? jstr(v, "pupID")
-                                             : "-");
-                const char *st = jstr(v, "status");
+                         *pn                       ? pn
+                         : *client_str(v, "pupID") ? client_str(v, "pupID")
+                                                   : "-");
+                const char *st = client_str(v, "status");
                 const char *summary = streq(st, "failed") || streq(st, "orphaned")
-                                          ? jstr(v, "errorMessage")
-                                          : jstr(v, "summaryMessage");
-                int n =
-                    snprintf(line, sizeof(line),
-                             "%-8.8s  %-11s  %3lld%%  %-12.12s  %-20s  %-19s  %s", jstr(v, "id"),
-                             st, (long long)json_integer_value(json_object_get(v, "progress")),
-                             jstr(v, "action"), pup, started, summary);
+                                          ? client_str(v, "errorMessage")
+                                          : client_str(v, "summaryMessage");
+                int n = snprintf(line, sizeof(line),
+                                 "%-8.8s  %-11s  %3lld%%  %-12.12s  %-20s  %-19s  %s",
+                                 client_str(v, "id"), st,
+                                 (long long)json_integer_value(json_object_get(v, "progress")),
+                                 client_str(v, "action"), pup, started, summary);
                 if (cols > 3 && n > cols) /* one row per job on a terminal */
                         snprintf(line + cols - 3, sizeof(line) - (size_t)cols + 3, "...");
                 puts(line);
@@ -385,28 +372,28 @@ static int jobs_show(struct dbx_client *c, const char *arg)
         if (!rec)
                 return 1;
         if (c->json) {
-                print_json(rec);
+                client_print_json(rec);
                 json_decref(rec);
                 return 0;
         }
         char started[32], run[32], finished[32];
-        fmt_local(jstr(rec, "started"), started, sizeof(started));
-        fmt_local(jstr(rec, "runStarted"), run, sizeof(run));
-        fmt_local(jstr(rec, "finished"), finished, sizeof(finished));
-        printf("id         %s\n", jstr(rec, "id"));
-        printf("job        %s (%s)\n", jstr(rec, "displayName"), jstr(rec, "action"));
-        printf("status     %s%s\n", jstr(rec, "status"),
+        fmt_local(client_str(rec, "started"), started, sizeof(started));
+        fmt_local(client_str(rec, "runStarted"), run, sizeof(run));
+        fmt_local(client_str(rec, "finished"), finished, sizeof(finished));
+        printf("id         %s\n", client_str(rec, "id"));
+        printf("job        %s (%s)\n", client_str(rec, "displayName"), client_str(rec, "action"));
+        printf("status     %s%s\n", client_str(rec, "status"),
                json_is_true(json_object_get(rec, "cancelRequested")) ? " (cancel requested)" : "");
         printf("progress   %lld%%%s%s\n",
                (long long)json_integer_value(json_object_get(rec, "progress")),
-               *jstr(rec, "step") ? ", step " : "", jstr(rec, "step"));
-        if (*jstr(rec, "pupID"))
-                printf("pup        %s %s (%s)\n", jstr(rec, "pupName"), jstr(rec, "pupVersion"),
-                       jstr(rec, "pupID"));
+               *client_str(rec, "step") ? ", step " : "", client_str(rec, "step"));
+        if (*client_str(rec, "pupID"))
+                printf("pup        %s %s (%s)\n", client_str(rec, "pupName"),
+                       client_str(rec, "pupVersion"), client_str(rec, "pupID"));
         printf("queued     %s\nstarted    %s\nfinished   %s\n", started, run, finished);
-        printf("summary    %s\n", jstr(rec, "summaryMessage"));
-        if (*jstr(rec, "errorMessage"))
-                printf("error      %s\n", jstr(rec, "errorMessage"));
+        printf("summary    %s\n", client_str(rec, "summaryMessage"));
+        if (*client_str(rec, "errorMessage"))
+                printf("error      %s\n", client_str(rec, "errorMessage"));
         json_decref(rec);
         _cleanup_free_ char *path = xasprintf("/log/job/%s/tail?limit=10", id);
         json_t *page = NULL;
@@ -475,10 +462,10 @@ static int jobs_log(struct dbx_client *c, int argc, char **argv)
             printf("%s\n", json_string_value(v));
         fflush(stdout);
         _cleanup_free_ char *ws_path =
-            xasprintf("/ws/log/job/%s?resumeToken=%s", id, jstr(page, "resumeToken"));
+            xasprintf("/ws/log/job/%s?resumeToken=%s", id, client_str(page, "resumeToken"));
         json_decref(page);
         json_t *rec = get_record(c, id);
-        bool done = rec && status_is_final(jstr(rec, "status"));
+        bool done = rec && status_is_final(client_str(rec, "status"));
         json_decref(rec);
         if (done)
                 return 0;
@@ -505,7 +492,7 @@ static int jobs_log(struct dbx_client *c, int argc, char **argv)
                 if (done)
                         break; /* drained after the end */
                 rec = get_record(c, id);
-                done = !rec || status_is_final(jstr(rec, "status"));
+                done = !rec || status_is_final(client_str(rec, "status"));
                 json_decref(rec);
                 if (done)
                         timeout = LOG_FOLLOW_DRAIN_MS;
@@ -522,7 +509,7 @@ static int jobs_wait(struct dbx_client *c, const char *arg)
                 return 1;
         int r = cmd_jobs_follow(c, id, c->json, &rec);
         if (c->json && rec)
-                print_json(rec);
+                client_print_json(rec);
         json_decref(rec);
         return r;
 }
@@ -537,9 +524,9 @@ static int jobs_cancel(struct dbx_client *c, const char *arg)
         if (client_call(c, "DELETE", path, NULL, &j) < 0)
                 return 1;
         if (c->json)
-                print_json(j);
+                client_print_json(j);
         else {
-                const char *out = jstr(j, "outcome");
+                const char *out = client_str(j, "outcome");
                 if (streq(out, "cancelled"))
                         printf("job %s cancelled: it had not started\n", id);
                 else if (streq(out, "cancelling"))
@@ -582,7 +569,7 @@ static int jobs_clear(struct dbx_client *c, int argc, char **argv)
         if (r < 0)
                 return 1;
         if (c->json)
-                print_json(j);
+                client_print_json(j);
         else
                 printf("%lld finished job record(s) deleted\n",
                        (long long)json_integer_value(json_object_get(j, "cleared")));

@@ -21,42 +21,9 @@ static void usage(FILE *f)
                    "--json prints the daemon's JSON.\n");
 }
 
-static void print_json(json_t *j)
-{
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        puts(s);
-        free(s);
-}
-
-static const char *str(json_t *o, const char *k)
-{
-        const char *s = json_string_value(json_object_get(o, k));
-        return s ? s : "";
-}
-
 static long long num(json_t *o, const char *k)
 {
         return json_integer_value(json_object_get(o, k));
-}
-
-/* Percent-encode for a path segment or query value. */
-static char *url_escape(const char *s)
-{
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == '~') {
-                        *p++ = (char)c;
-                } else {
-                        *p++ = '%';
-                        *p++ = hex[c >> 4];
-                        *p++ = hex[c & 15];
-                }
-        }
-        *p = '\0';
-        return out;
 }
 
 /* Parse the command's own --json (the global one works too). */
@@ -108,7 +75,7 @@ static int source_ls(struct dbx_client *c, int argc, char **argv)
                 return 1;
         json_t *list = json_object_get(j, "sources");
         if (c->json) {
-                print_json(list);
+                client_print_json(list);
                 json_decref(j);
                 return 0;
         }
@@ -130,12 +97,12 @@ static int source_ls(struct dbx_client *c, int argc, char **argv)
                                  num(s, "invalidVersions"));
                 else
                         snprintf(vers, sizeof(vers), "%lld", num(s, "versions"));
-                printf("%-24s %-5s %5lld %-12s %-10s %s%s\n", str(s, "id"), str(s, "type"),
-                       num(s, "pups"), vers, strncmp(st, "error", 5) == 0 ? "error" : st,
-                       str(s, "location"),
+                printf("%-24s %-5s %5lld %-12s %-10s %s%s\n", client_str(s, "id"),
+                       client_str(s, "type"), num(s, "pups"), vers,
+                       strncmp(st, "error", 5) == 0 ? "error" : st, client_str(s, "location"),
                        json_is_true(json_object_get(s, "signed")) ? " (signed)" : "");
                 if (strncmp(st, "error", 5) == 0)
-                        printf("%-24s %s (since %s)\n", "", st, str(s, "lastErrorAt"));
+                        printf("%-24s %s (since %s)\n", "", st, client_str(s, "lastErrorAt"));
         }
         json_decref(j);
         return 0;
@@ -188,10 +155,10 @@ static int source_add(struct dbx_client *c, int argc, char **argv)
                 return 1;
         json_t *s = json_object_get(j, "source");
         if (c->json)
-                print_json(j);
+                client_print_json(j);
         else {
-                printf("added source %s (%s): %lld pups, %lld versions", str(j, "id"),
-                       str(s, "type"), num(s, "pups"), num(s, "versions"));
+                printf("added source %s (%s): %lld pups, %lld versions", client_str(j, "id"),
+                       client_str(s, "type"), num(s, "pups"), num(s, "versions"));
                 if (num(s, "invalidVersions"))
                         printf(", %lld invalid (see `dbx store`)", num(s, "invalidVersions"));
                 if (json_is_true(json_object_get(s, "signed")))
@@ -213,12 +180,12 @@ static int source_rm(struct dbx_client *c, int argc, char **argv)
                 fprintf(stderr, "dbx source rm: exactly one source ID expected\n");
                 return 2;
         }
-        _cleanup_free_ char *id = url_escape(argv[first]);
+        _cleanup_free_ char *id = client_url_escape(argv[first]);
         _cleanup_free_ char *path = xasprintf("/source/%s", id);
         if (client_call(c, "DELETE", path, NULL, &j) < 0)
                 return 1;
         if (c->json)
-                print_json(j);
+                client_print_json(j);
         else
                 printf("removed source %s\n", argv[first]);
         json_decref(j);
@@ -236,7 +203,7 @@ static int source_refresh(struct dbx_client *c, int argc, char **argv)
                 fprintf(stderr, "dbx source refresh: at most one source ID expected\n");
                 return 2;
         }
-        _cleanup_free_ char *id = first < argc ? url_escape(argv[first]) : NULL;
+        _cleanup_free_ char *id = first < argc ? client_url_escape(argv[first]) : NULL;
         _cleanup_free_ char *path = id ? xasprintf("/sources/store?refresh=true&source=%s", id)
                                        : xstrdup("/sources/store?refresh=true");
         if (client_call(c, "GET", path, NULL, &j) < 0)
@@ -262,7 +229,7 @@ static int source_refresh(struct dbx_client *c, int argc, char **argv)
                                invalid ? " (some versions are invalid: see `dbx store`)" : "");
         }
         if (c->json)
-                print_json(j);
+                client_print_json(j);
         else if (json_object_size(j) == 0)
                 printf("no sources to refresh\n");
         json_decref(j);

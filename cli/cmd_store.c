@@ -20,31 +20,6 @@ static void usage(FILE *f)
                    "  --json      the daemon's JSON (the upstream store shape)\n");
 }
 
-static const char *str(json_t *o, const char *k)
-{
-        const char *s = json_string_value(json_object_get(o, k));
-        return s ? s : "";
-}
-
-static char *url_escape(const char *s)
-{
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == '~') {
-                        *p++ = (char)c;
-                } else {
-                        *p++ = '%';
-                        *p++ = hex[c >> 4];
-                        *p++ = hex[c & 15];
-                }
-        }
-        *p = '\0';
-        return out;
-}
-
 /* "0.0.9, 0.0.8, +3" (the latest is its own column). */
 static void other_versions(json_t *versions, const char *latest, char *buf, size_t size)
 {
@@ -83,9 +58,10 @@ static void print_table(json_t *j)
         {
                 json_object_foreach(json_object_get(s, "pups"), name, p)
                 {
-                        const char *latest = str(p, "latestVersion");
+                        const char *latest = client_str(p, "latestVersion");
                         json_t *m = json_object_get(json_object_get(p, "versions"), latest);
-                        const char *desc = str(json_object_get(m, "meta"), "shortDescription");
+                        const char *desc =
+                            client_str(json_object_get(m, "meta"), "shortDescription");
                         char others[128];
                         other_versions(json_object_get(p, "versions"), latest, others,
                                        sizeof(others));
@@ -113,8 +89,8 @@ static void print_table(json_t *j)
                         size_t n = json_array_size(errs) +
                                    (size_t)json_integer_value(json_object_get(e, "moreErrors"));
                         printf("%ssource %s: %s %s is invalid%s%s:\n", i == 0 ? "\n" : "", sid,
-                               str(e, "pup"), str(e, "version"),
-                               json_object_get(e, "tag") ? " at tag " : "", str(e, "tag"));
+                               client_str(e, "pup"), client_str(e, "version"),
+                               json_object_get(e, "tag") ? " at tag " : "", client_str(e, "tag"));
                         for (size_t k = 0; k < json_array_size(errs); k++)
                                 printf("    %s\n", json_string_value(json_array_get(errs, k)));
                         if (n > json_array_size(errs))
@@ -153,7 +129,7 @@ int cmd_store(struct dbx_client *c, int argc, char **argv)
                 fprintf(stderr, "dbx store: at most one SOURCE expected\n");
                 return 2;
         }
-        _cleanup_free_ char *id = optind < argc ? url_escape(argv[optind]) : NULL;
+        _cleanup_free_ char *id = optind < argc ? client_url_escape(argv[optind]) : NULL;
         _cleanup_free_ char *path =
             xasprintf("/sources/store%s%s%s%s", refresh || id ? "?" : "",
                       refresh ? "refresh=true" : "", refresh && id ? "&" : "", id ? "source=" : "");

@@ -50,13 +50,6 @@ static void fmt_duration(long long s, char *buf, size_t size)
                 snprintf(buf, size, "%llds", s);
 }
 
-static void print_json(json_t *j)
-{
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        puts(s);
-        free(s);
-}
-
 static int cmd_status(struct dbx_client *c, int argc, char **argv)
 {
         json_t *j = NULL;
@@ -67,7 +60,7 @@ static int cmd_status(struct dbx_client *c, int argc, char **argv)
         if (client_call(c, "GET", "/system/status", NULL, &j) < 0)
                 return 1;
         if (c->json) {
-                print_json(j);
+                client_print_json(j);
         } else {
                 char up[64];
                 fmt_duration(json_integer_value(json_object_get(j, "uptimeSeconds")), up,
@@ -93,7 +86,7 @@ static int cmd_version(struct dbx_client *c, int argc, char **argv)
                 daemon = json_string_value(json_object_get(j, "version"));
         if (c->json) {
                 json_t *o = json_pack("{s:s,s:s?}", "dbx", DBX_VERSION, "daemon", daemon);
-                print_json(o);
+                client_print_json(o);
                 json_decref(o);
         } else {
                 printf("dbx       %s\n", DBX_VERSION);

@@ -137,3 +137,101 @@ int fs_disk_usage(const char *path, unsigned long long *ret)
         *ret = du_total;
         return 0;
 }
+
+/* ---- fs_chown_tree ---- */
+
+#define CHOWN_DEPTH_MAX 512 /* deeper trees are refused (payload paths are <= 1024 chars) */
+
+struct chown_walk {
+        uid_t uid, from;
+        gid_t gid;
+        /* hard-linked files already changed: seen again under another name */
+        struct {
+                dev_t dev;
+                ino_t ino;
+        } * links;
+        size_t n_links;
+};
+
+static bool chown_seen(const struct chown_walk *w, const struct stat *st)
+{
+        for (size_t i = 0; i < w->n_links; i++)
+                if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
+                        return true;
+        return false;
+}
+
+static int chown_one(struct chown_walk *w, int dfd, const char *name, const struct stat *st)
+{
+        if (w->from != (uid_t)-1 && st->st_uid != w->from) {
+                if (S_ISREG(st->st_mode) && st->st_nlink > 1 && chown_seen(w, st))
+                        return 0;
+                return -EPERM;
+        }
+        if (fchownat(dfd, name, w->uid, w->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (S_ISREG(st->st_mode) && st->st_nlink > 1) {
+                w->links = xrealloc(w->links, (w->n_links + 1) * sizeof(*w->links));
+                w->links[w->n_links].dev = st->st_dev;
+                w->links[w->n_links].ino = st->st_ino;
+                w->n_links++;
+        }
+        return 0;
+}
+
+static int chown_dir(struct chown_walk *w, int fd, unsigned depth)
+{
+        if (depth > CHOWN_DEPTH_MAX)
+                return -ELOOP;
+        int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0)
+                return -errno;
+        DIR *d = fdopendir(dup);
+        if (!d) {
+                close(dup);
+                return -errno;
+        }
+        rewinddir(d); /* the dup shares its offset with fd, maybe read before */
+        int r = 0;
+        struct dirent *e;
+        while (r == 0 && (e = readdir(d))) {
+                struct stat st;
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                        continue;
+                if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                r = chown_one(w, fd, e->d_name, &st);
+                if (r == 0 && S_ISDIR(st.st_mode)) {
+                        int sub =
+                            openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0)
+                                r = -errno;
+                        else {
+                                r = chown_dir(w, sub, depth + 1);
+                                close(sub);
+                        }
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int fs_chown_tree(int dirfd, uid_t uid, gid_t gid, uid_t only_from)
+{
+        struct chown_walk w = {.uid = uid, .gid = gid, .from = only_from};
+        struct stat st;
+        int r;
+        if (fstat(dirfd, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if (only_from != (uid_t)-1 && st.st_uid != only_from && st.st_uid != uid)
+                return -EPERM;
+        r = chown_dir(&w, dirfd, 0);
+        if (r == 0 && fchown(dirfd, uid, gid) < 0)
+                r = -errno;
+        free(w.links);
+        return r;
+}

@@ -22,3 +22,11 @@ int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int fs_disk_usage(const char *path, unsigned long long *ret);
 
 int fs_fsync_dir(const char *dir);
+
+/* chown -R of the directory dirfd (and everything below it, never
+ * following symlinks or crossing into another directory by name) to
+ * uid:gid. only_from != (uid_t)-1: every entry must belong to that uid
+ * (hard links to a file already changed excepted), else -EPERM and the
+ * walk stops: a tree written by an unprivileged process is taken over
+ * only when it holds nothing that process did not create. */
+int fs_chown_tree(int dirfd, uid_t uid, gid_t gid, uid_t only_from);

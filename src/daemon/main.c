@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/macro.h"
 #include "core/workpool.h"
+#include "sources/fetcher.h"
 #include "dbx-config.h"
 #include "runtime/sandbox.h"
 #include "store/store.h"
@@ -230,6 +231,14 @@ int main(int argc, char **argv)
         db_path = xasprintf("%s/dogebox.db", abs_data);
         admin =
             o.admin_socket ? xstrdup(o.admin_socket) : xasprintf("%s/run/dogeboxd.sock", abs_data);
+
+        /* Sources are fetched by a helper process (src/sources/fetcher.h):
+         * without it no git or http source could load. */
+        r = fetcher_init(DBX_FETCH_INSTALLED, &err);
+        if (r < 0) {
+                fprintf(stderr, "dogeboxd: %s\n", err.message);
+                return EXIT_USAGE;
+        }
 
         r = store_open(db_path, &store, &err);
         if (r < 0) {

@@ -71,6 +71,7 @@ static struct sources_pup *copy_pup(const struct sources_pup *p)
         c->archive_size = p->archive_size;
         c->timeout_ms = p->timeout_ms;
         c->connect_timeout_ms = p->connect_timeout_ms;
+        c->cancel = p->cancel;
         return c;
 }
 

@@ -1,5 +1,6 @@
 /* sources_fetch_pup(): materialize one pup version's payload for an
- * install. Runs on a worker. The payload is built in a sibling temp
+ * install. Runs on a worker; git and http payloads are written by the
+ * fetch helper (remote.c). The payload is built in a sibling temp
  * folder, checked (symlinks stay inside, manifest valid and the one that
  * was listed) and only then renamed to the destination. */
 #include <fcntl.h>
@@ -51,29 +52,6 @@ static int check_manifest(const struct sources_pup *p, const char *dir, struct d
         return 0;
 }
 
-static int fetch_http(const struct sources_pup *p, const char *tmp, struct payload_limits *lim,
-                      struct dbx_error *err)
-{
-        _cleanup_free_ char *dir = xasprintf("%s/downloads", p->cache_dir);
-        char rnd[33];
-        int r = fs_mkdir_p(dir, 0700);
-        if (r < 0)
-                return dbx_error_set(err, r, "", "cannot create %s: %s", dir, strerror(-r));
-        id_new32(rnd);
-        _cleanup_free_ char *file = xasprintf("%s/%s.part", dir, rnd);
-        _cleanup_close_ int fd =
-            open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return dbx_error_set(err, -errno, "", "cannot create %s: %s", file,
-                                     strerror(errno));
-        r = http_download(p->archive_url, fd, p->archive_size, p->archive_sha256,
-                          p->connect_timeout_ms, p->timeout_ms, err);
-        if (r >= 0)
-                r = payload_extract(file, tmp, lim, err);
-        unlink(file);
-        return r;
-}
-
 int sources_fetch_pup(const struct sources_pup *p, const char *dest_dir, struct dbx_error *err)
 {
         struct payload_limits lim = {.entries = SOURCES_PUP_ENTRIES_MAX,
@@ -96,13 +74,9 @@ int sources_fetch_pup(const struct sources_pup *p, const char *dest_dir, struct 
                 r = payload_copy_dir(from, tmp, &lim, err);
                 break;
         }
-        case SOURCE_GIT: {
-                _cleanup_free_ char *mirror = git_mirror_path(p->cache_dir);
-                r = git_extract(mirror, p->commit, p->subpath ? p->subpath : "", tmp, &lim, err);
-                break;
-        }
+        case SOURCE_GIT:
         case SOURCE_HTTP:
-                r = fetch_http(p, tmp, &lim, err);
+                r = remote_fetch(p, tmp, err); /* in the fetch helper */
                 break;
         default:
                 r = dbx_error_set(err, -EINVAL, "", "unknown source kind");

@@ -76,11 +76,12 @@ static int unlink_lock(const char *path, const struct stat *st, int type, struct
 }
 
 /* Open (creating if needed) the mirror and fetch the remote's tags. */
-static int mirror_update(const char *path, const char *url, long timeout_ms,
+/* remote is what libgit2 fetches; url names it in messages. */
+static int mirror_update(const char *path, const char *url, const char *remote, long timeout_ms,
                          const atomic_bool *cancel, git_repository **ret, struct dbx_error *err)
 {
         git_repository *repo = NULL;
-        git_remote *remote = NULL;
+        git_remote *rem = NULL;
         int r;
 
         nftw(path, unlink_lock, 16, FTW_PHYS | FTW_MOUNT);
@@ -101,7 +102,7 @@ static int mirror_update(const char *path, const char *url, long timeout_ms,
         git_remote_create_options_init(&copts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
         copts.repository = repo;
         copts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-        if (git_remote_create_with_opts(&remote, url, &copts) < 0) {
+        if (git_remote_create_with_opts(&rem, remote, &copts) < 0) {
                 git_repository_free(repo);
                 return dbx_error_set(err, -EINVAL, "", "%s is not a usable git URL: %s", url,
                                      git_msg());
@@ -117,8 +118,8 @@ static int mirror_update(const char *path, const char *url, long timeout_ms,
         opts.callbacks.payload = &st;
         char *refspec = (char *)GIT_REFSPEC;
         git_strarray refspecs = {.strings = &refspec, .count = 1};
-        r = git_remote_fetch(remote, &refspecs, &opts, "dogeboxd: refresh source");
-        git_remote_free(remote);
+        r = git_remote_fetch(rem, &refspecs, &opts, "dogeboxd: refresh source");
+        git_remote_free(rem);
         if (r < 0) {
                 git_repository_free(repo);
                 if (st.cancelled)
@@ -246,7 +247,8 @@ int git_load(const struct source_spec *spec, struct load_result *res, struct dbx
         char id[MANIFEST_SOURCE_ID_MAX + 1];
         int r;
 
-        r = mirror_update(mirror, spec->location, SOURCES_GIT_TIMEOUT_MS, spec->cancel, &repo, err);
+        r = mirror_update(mirror, spec->location, spec->remote ? spec->remote : spec->location,
+                          SOURCES_GIT_TIMEOUT_MS, spec->cancel, &repo, err);
         if (r < 0)
                 return r;
         if (git_tag_list(&names, repo) < 0) {

@@ -14,6 +14,7 @@ struct source_spec {
         char *location;
         char *pubkey;    /* http: pinned key (hex) or NULL */
         char *cache_dir; /* DATA/cache/sources/<key> */
+        char *remote;    /* git, in the fetch helper: what to fetch when not location */
         bool adding;     /* first load: may pin the key the index declares */
         long connect_timeout_ms, timeout_ms;
         const atomic_bool *cancel; /* set when the daemon stops: give up at once */
@@ -32,6 +33,13 @@ void load_result_clear(struct load_result *r);
 int disk_load(const struct source_spec *spec, struct load_result *res, struct dbx_error *err);
 int git_load(const struct source_spec *spec, struct load_result *res, struct dbx_error *err);
 int http_load(const struct source_spec *spec, struct load_result *res, struct dbx_error *err);
+
+/* The daemon's side of git and http: the same, done by the fetch helper
+ * (remote.c). remote_fetch materializes p's payload in the empty folder
+ * tmp, which ends up owned by root. */
+int remote_load(const struct source_spec *spec, struct load_result *res, struct dbx_error *err);
+struct sources_pup;
+int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error *err);
 
 /* openat2(RESOLVE_BENEATH): -EXDEV when path leaves dirfd. */
 int openat_beneath(int dirfd, const char *path, int flags);
@@ -63,7 +71,8 @@ void errors_join(const struct dbx_errors *errs, char *buf, size_t size);
 /* A source id derived from a folder or repository name. */
 void id_from_name(const char *name, char *out, size_t size);
 
-/* ---- HTTP (libcurl) ---- */
+/* ---- in the fetch helper only: HTTP (libcurl), git (libgit2) and
+ * archives (libarchive); the daemon does not link these libraries ---- */
 
 struct http_get {
         const char *url;

@@ -216,9 +216,8 @@ static int load_any(const struct source_spec *spec, struct load_result *res, str
         case SOURCE_DISK:
                 return disk_load(spec, res, err);
         case SOURCE_GIT:
-                return git_load(spec, res, err);
         case SOURCE_HTTP:
-                return http_load(spec, res, err);
+                return remote_load(spec, res, err);
         default:
                 return dbx_error_set(err, -EINVAL, "", "unknown source kind");
         }
@@ -472,8 +471,6 @@ int sources_new(struct store *store, struct workpool *pool, const char *data_dir
 
         if (sodium_init() < 0)
                 return dbx_error_set(err, -EIO, "", "libsodium cannot be initialized");
-        http_global_init();
-        git_global_init();
         r = store_sources_list(store, &rows, &n);
         if (r < 0)
                 return dbx_error_set(err, r, "", "cannot read the sources from the database: %s",
@@ -990,6 +987,7 @@ int sources_lookup(struct sources *s, const char *source_id, const char *name, c
         p->cache_dir = cache_dir_for(s, e->kind, e->location);
         p->timeout_ms = s->archive_timeout_ms;
         p->connect_timeout_ms = s->connect_timeout_ms;
+        p->cancel = &s->cancel;
         *ret = p;
         return 0;
 }

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,8 +77,8 @@ int sources_new(struct store *store, struct workpool *pool, const char *data_dir
  * still running on the pool finishes later and is discarded. */
 struct sources *sources_free(struct sources *s);
 
-/* The daemon is stopping: loads in flight give up at their next chance
- * (curl progress, git transfer callbacks) instead of running into their
+/* The daemon is stopping: loads and payload fetches in flight give up at
+ * once (their fetch helper is killed) instead of running into their
  * timeouts, and no new load starts. Callbacks still come, with errors. */
 void sources_cancel(struct sources *s);
 
@@ -150,6 +151,9 @@ struct sources_pup {
         char *cache_dir; /* private: the source's cache (git mirror, downloads) */
         long timeout_ms; /* private: total download timeout */
         long connect_timeout_ms;
+        /* private: set when the daemon stops (sources_cancel); the registry
+         * outlives every worker (the pool is drained before modules go) */
+        const atomic_bool *cancel;
 };
 
 /* Look up name at version (NULL or "latest": the highest valid version)

@@ -82,17 +82,51 @@ static void read_row(sqlite3_stmt *st, struct store_job *j)
         j->finished_ms = sqlite3_column_int64(st, 17);
 }
 
-static void bind_str(sqlite3_stmt *st, int i, const char *v)
+static void bind_str(sqlite3_stmt *st, const char *name, const char *v)
 {
-        sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i > 0)
+                sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
 }
 
-static void bind_time(sqlite3_stmt *st, int i, int64_t ms)
+static void bind_int(sqlite3_stmt *st, const char *name, int64_t v)
 {
-        if (ms > 0)
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i > 0)
+                sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_time(sqlite3_stmt *st, const char *name, int64_t ms)
+{
+        int i = sqlite3_bind_parameter_index(st, name);
+        if (i > 0 && ms > 0)
                 sqlite3_bind_int64(st, i, ms);
-        else
+        else if (i > 0)
                 sqlite3_bind_null(st, i);
+}
+
+/* Bind every column of a job to the statement's parameters of the same
+ * name (":id", ":status", ...); those the statement does not use are
+ * skipped, so INSERT and UPDATE share this. */
+static void bind_job(sqlite3_stmt *st, const struct store_job *j)
+{
+        bind_str(st, ":id", j->id);
+        bind_str(st, ":action", j->action);
+        bind_str(st, ":key", j->key);
+        bind_str(st, ":display_name", j->display_name);
+        bind_str(st, ":pup_id", j->pup_id);
+        bind_str(st, ":pup_name", j->pup_name);
+        bind_str(st, ":pup_version", j->pup_version);
+        bind_str(st, ":source_id", j->source_id);
+        bind_str(st, ":status", store_job_status_str(j->status));
+        bind_int(st, ":progress", j->progress);
+        bind_str(st, ":step", j->step);
+        bind_str(st, ":summary", j->summary);
+        bind_str(st, ":error", j->error);
+        bind_int(st, ":cancel_requested", j->cancel_requested);
+        bind_int(st, ":created_ms", j->created_ms);
+        bind_time(st, ":started_ms", j->started_ms);
+        bind_time(st, ":finished_ms", j->finished_ms);
 }
 
 int store_job_insert(struct store *s, struct store_job *j)
@@ -102,27 +136,13 @@ int store_job_insert(struct store *s, struct store_job *j)
             s->db,
             "INSERT INTO jobs (id, action, key, display_name, pup_id, pup_name, pup_version, "
             "source_id, status, progress, step, summary, error, cancel_requested, created_ms, "
-            "started_ms, finished_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "started_ms, finished_ms) VALUES (:id, :action, :key, :display_name, :pup_id, "
+            ":pup_name, :pup_version, :source_id, :status, :progress, :step, :summary, :error, "
+            ":cancel_requested, :created_ms, :started_ms, :finished_ms)",
             -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno(rc);
-        bind_str(st, 1, j->id);
-        bind_str(st, 2, j->action);
-        bind_str(st, 3, j->key);
-        bind_str(st, 4, j->display_name);
-        bind_str(st, 5, j->pup_id);
-        bind_str(st, 6, j->pup_name);
-        bind_str(st, 7, j->pup_version);
-        bind_str(st, 8, j->source_id);
-        bind_str(st, 9, store_job_status_str(j->status));
-        sqlite3_bind_int(st, 10, j->progress);
-        bind_str(st, 11, j->step);
-        bind_str(st, 12, j->summary);
-        bind_str(st, 13, j->error);
-        sqlite3_bind_int(st, 14, j->cancel_requested);
-        sqlite3_bind_int64(st, 15, j->created_ms);
-        bind_time(st, 16, j->started_ms);
-        bind_time(st, 17, j->finished_ms);
+        bind_job(st, j);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
                 return store_errno(rc);
@@ -133,27 +153,16 @@ int store_job_insert(struct store *s, struct store_job *j)
 int store_job_update(struct store *s, const struct store_job *j)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db,
-                                    "UPDATE jobs SET pup_id=?, pup_name=?, pup_version=?, "
-                                    "source_id=?, status=?, progress=?, step=?, summary=?, "
-                                    "error=?, cancel_requested=?, started_ms=?, finished_ms=? "
-                                    "WHERE id=?",
-                                    -1, &st, NULL);
+        int rc = sqlite3_prepare_v2(
+            s->db,
+            "UPDATE jobs SET pup_id=:pup_id, pup_name=:pup_name, pup_version=:pup_version, "
+            "source_id=:source_id, status=:status, progress=:progress, step=:step, "
+            "summary=:summary, error=:error, cancel_requested=:cancel_requested, "
+            "started_ms=:started_ms, finished_ms=:finished_ms WHERE id=:id",
+            -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno(rc);
-        bind_str(st, 1, j->pup_id);
-        bind_str(st, 2, j->pup_name);
-        bind_str(st, 3, j->pup_version);
-        bind_str(st, 4, j->source_id);
-        bind_str(st, 5, store_job_status_str(j->status));
-        sqlite3_bind_int(st, 6, j->progress);
-        bind_str(st, 7, j->step);
-        bind_str(st, 8, j->summary);
-        bind_str(st, 9, j->error);
-        sqlite3_bind_int(st, 10, j->cancel_requested);
-        bind_time(st, 11, j->started_ms);
-        bind_time(st, 12, j->finished_ms);
-        bind_str(st, 13, j->id);
+        bind_job(st, j);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
                 return store_errno(rc);
@@ -167,7 +176,7 @@ int store_job_get(struct store *s, const char *id, struct store_job *ret)
             sqlite3_prepare_v2(s->db, "SELECT " COLUMNS " FROM jobs WHERE id = ?", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno(rc);
-        bind_str(st, 1, id);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
@@ -225,7 +234,7 @@ int store_job_delete(struct store *s, const char *id)
         int rc = sqlite3_prepare_v2(s->db, "DELETE FROM jobs WHERE id = ?", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno(rc);
-        bind_str(st, 1, id);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
                 return store_errno(rc);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include "core/fsutil.h"
 #include "core/macro.h"
@@ -67,10 +68,61 @@ static void test_ids(void **state)
         assert_string_equal(t, "2026-06-12T03:22:47.890Z");
 }
 
+/* fs_chown_tree: a tree written by another uid is taken over entry by
+ * entry; with only_from, a foreign entry stops it (needs root: chown). */
+static void test_chown_tree(void **state)
+{
+        const uid_t helper = 4242, other = 4343;
+        char dir[] = "/tmp/dbx-test-chown-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_free_ char *sub = xasprintf("%s/d/e", dir), *f = xasprintf("%s/d/e/f", dir),
+                            *hl = xasprintf("%s/hl", dir), *ln = xasprintf("%s/d/link", dir);
+        assert_int_equal(fs_mkdir_p(sub, 0755), 0);
+        assert_int_equal(fs_write_atomic(f, "x", 1, 0644), 0);
+        assert_int_equal(link(f, hl), 0);
+        assert_int_equal(symlink("/etc/passwd", ln), 0);
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        /* everything to the helper: the hand-over of an old cache */
+        assert_int_equal(fs_chown_tree(fd, helper, helper, (uid_t)-1), 0);
+        struct stat st;
+        const char *paths[] = {dir, sub, f, hl, ln};
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+                assert_int_equal(lstat(paths[i], &st), 0);
+                assert_int_equal(st.st_uid, helper);
+                assert_int_equal(st.st_gid, helper);
+        }
+        /* the symlink itself changed, not its target */
+        assert_int_equal(stat("/etc/passwd", &st), 0);
+        assert_int_equal(st.st_uid, 0);
+        /* and back, only from the helper: the hard link is seen twice */
+        assert_int_equal(fs_chown_tree(fd, 0, 0, helper), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+                assert_int_equal(lstat(paths[i], &st), 0);
+                assert_int_equal(st.st_uid, 0);
+        }
+        /* a file the helper did not create: refused */
+        assert_int_equal(fs_chown_tree(fd, helper, helper, (uid_t)-1), 0);
+        assert_int_equal(lchown(f, other, other), 0);
+        assert_int_equal(fs_chown_tree(fd, 0, 0, helper), -EPERM);
+        /* a top folder that belongs to someone else: refused at once */
+        assert_int_equal(fchown(fd, other, other), 0);
+        assert_int_equal(fs_chown_tree(fd, 0, 0, helper), -EPERM);
+        assert_int_equal(fstat(fd, &st), 0);
+        assert_int_equal(st.st_uid, other);
+        /* not a directory */
+        int ffd = open(f, O_RDONLY | O_CLOEXEC);
+        assert_int_equal(fs_chown_tree(ffd, 0, 0, (uid_t)-1), -ENOTDIR);
+        close(ffd);
+        close(fd);
+        assert_int_equal(fs_rm_rf(dir), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_atomic_write),
+            cmocka_unit_test(test_chown_tree),
             cmocka_unit_test(test_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
