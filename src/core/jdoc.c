@@ -10,11 +10,12 @@
 #include "core/macro.h"
 #include "core/util.h"
 
-#define NODES_MIN       64 /* first node array; grown by doubling */
-#define BYTES_PER_NODE  8  /* first guess of nodes for a text: len / 8 */
-#define DUP_SCAN_MAX    16 /* objects up to this many members are checked pairwise */
-#define NUMBER_TEXT_MAX 64 /* a real longer than this is copied to the heap for strtod */
-#define STR_SLACK       16 /* the string buffer is written 8 bytes at a time */
+#define NODES_MIN       64   /* first node array; grown by doubling */
+#define BYTES_PER_NODE  8    /* first guess of nodes for a text: len / 8 */
+#define STREAM_NODES    4096 /* first node array when streaming: one element at a time */
+#define DUP_SCAN_MAX    16   /* objects up to this many members are checked pairwise */
+#define NUMBER_TEXT_MAX 64   /* a real longer than this is copied to the heap for strtod */
+#define STR_SLACK       16   /* the string buffer is written 8 bytes at a time */
 
 struct jdoc {
         struct jval *v;
@@ -554,7 +555,7 @@ int jdoc_parse_stream(const char *buf, size_t len, unsigned flags, int max_depth
                 max_depth = JDOC_DEPTH_MAX;
         struct jdoc *d = xmalloc(sizeof(*d) + len + STR_SLACK);
         ps.out = d->strings;
-        ps.cap = MAX(len / BYTES_PER_NODE, (size_t)NODES_MIN);
+        ps.cap = fn ? STREAM_NODES : MAX(len / BYTES_PER_NODE, (size_t)NODES_MIN);
         ps.v = xmalloc(ps.cap * sizeof(*ps.v));
         r = parse(&ps, max_depth, &depth);
         free(ps.keys);
