@@ -61,7 +61,8 @@ void walk_error_at(struct walker *w, const char *key, const char *fmt, ...) _pri
 void walk_warn_at(struct walker *w, const char *key, const char *fmt, ...) _printf_(3, 4);
 
 /* A short rendering of a found value for messages: "text" (quoted, cut
- * at 40 characters), 12, 1.5, true, null, {...}, [...]. */
+ * at 40 characters), 12, 1.5, true, null, {...}, [...]. The _jv variant
+ * renders a jdoc value identically. */
 const char *walk_render(const json_t *v, char *buf, size_t size);
 const char *walk_render_jv(const struct jval *v, char *buf, size_t size);
 #define RENDER_MAX 160
