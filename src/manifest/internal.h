@@ -49,6 +49,11 @@ struct walker {
         size_t next_slots;
 };
 
+/* Ready to walk (without zeroing the slots: a walker is ~4 KiB and there
+ * is one per manifest). */
+void walker_init(struct walker *w, struct manifest_arena *a, struct dbx_errors *errs,
+                 struct dbx_errors *warns);
+
 /* Path handling: push returns the old length to pass to pop. */
 size_t walk_push_key(struct walker *w, const char *key);
 size_t walk_push_index(struct walker *w, size_t i);

@@ -1040,7 +1040,7 @@ static int manifest_walk(const struct jval *root, struct jdoc *doc, struct manif
 {
         static const char *const keys[] = {"manifestVersion", "meta",         "config", "container",
                                            "interfaces",      "dependencies", "metrics"};
-        struct walker w = {.errs = errs, .warns = warnings};
+        struct walker w;
         struct manifest *m;
         long long version = 0;
         char r[RENDER_MAX];
@@ -1053,7 +1053,7 @@ static int manifest_walk(const struct jval *root, struct jdoc *doc, struct manif
                 jdoc_free(doc);
                 return -EINVAL;
         }
-        w.arena = arena_new();
+        walker_init(&w, arena_new(), errs, warnings);
         m = arena_alloc(w.arena, sizeof(*m));
         m->arena = w.arena;
         if (doc)

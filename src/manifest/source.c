@@ -9,7 +9,7 @@ static int source_walk(const struct jval *root, struct jdoc *doc, struct manifes
 {
         static const char *const keys[] = {"id", "name", "description", "pups"};
         static const char *const pup_keys[] = {"location"};
-        struct walker w = {.errs = errs, .warns = warnings};
+        struct walker w;
         struct manifest_source *s;
         const struct jval *pups = NULL;
         char r[RENDER_MAX];
@@ -22,7 +22,7 @@ static int source_walk(const struct jval *root, struct jdoc *doc, struct manifes
                 jdoc_free(doc);
                 return -EINVAL;
         }
-        w.arena = arena_new();
+        walker_init(&w, arena_new(), errs, warnings);
         s = arena_alloc(w.arena, sizeof(*s));
         s->arena = w.arena;
         if (doc)

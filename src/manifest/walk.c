@@ -107,6 +107,18 @@ void arena_keep_constraint(struct manifest_arena *a, struct semver_constraint *c
         a->cons[a->n_cons++] = c;
 }
 
+void walker_init(struct walker *w, struct manifest_arena *a, struct dbx_errors *errs,
+                 struct dbx_errors *warns)
+{
+        w->arena = a;
+        w->errs = errs;
+        w->warns = warns;
+        w->n_errors = 0;
+        w->path[0] = '\0';
+        w->plen = 0;
+        w->next_slots = 0;
+}
+
 /* ---- paths and messages ---- */
 
 /* Append n bytes to the path, cut where the path is full (as snprintf). */
@@ -333,7 +345,7 @@ void walk_check_keys(struct walker *w, const struct jval *obj, const char *const
 
 const struct jval *walk_get(const struct walker *w, const struct jval *obj, const char *key)
 {
-        for (size_t c = 0; c < WALK_SLOTS; c++) {
+        for (size_t c = 0; c < MIN(w->next_slots, (size_t)WALK_SLOTS); c++) {
                 const struct walk_slots *sl = &w->slots[c];
                 if (sl->obj != obj)
                         continue;

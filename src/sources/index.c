@@ -433,11 +433,31 @@ static void parse_version(struct ictx *x, const char *pup, const struct jval *e,
         }
 }
 
+/* buf = prefix name "[" i "]", cut to size as snprintf would: the path of
+ * every pup and version, built without printf (which would cost more than
+ * the other checks of a small version). */
+static void index_path(char *buf, size_t size, const char *prefix, const char *name, size_t i)
+{
+        char num[24], *p = num + sizeof(num);
+        size_t o = 0;
+        *--p = '\0';
+        *--p = ']';
+        do {
+                *--p = (char)('0' + i % 10);
+                i /= 10;
+        } while (i);
+        *--p = '[';
+        for (const char *parts[] = {prefix, name, p}, **q = parts; q < parts + 3; q++)
+                for (const char *c = *q; *c && o + 1 < size; c++)
+                        buf[o++] = *c;
+        buf[o] = '\0';
+}
+
 static void parse_pup(struct ictx *x, const struct jval *p, size_t idx)
 {
         static const char *const keys[] = {"name", "versions"};
         char path[64], vpath[96], q[RENDER_MAX + 8];
-        snprintf(path, sizeof(path), "pups[%zu]", idx);
+        index_path(path, sizeof(path), "", "pups", idx);
         if (!jv_is_object(p)) {
                 fatal(x, path, "%s where a pup ({\"name\", \"versions\"}) is expected",
                       type_name(p));
@@ -482,7 +502,7 @@ static void parse_pup(struct ictx *x, const struct jval *p, size_t idx)
         _cleanup_free_ size_t *first = first_same(names, jv_len(vs));
         jv_array_foreach(vs, i, e)
         {
-                snprintf(vpath, sizeof(vpath), "%s.versions[%zu]", path, i);
+                index_path(vpath, sizeof(vpath), path, ".versions", i);
                 const struct jval *ver = jv_get(e, "version");
                 if (!jv_is_object(e)) {
                         fatal(x, vpath,
