@@ -53,6 +53,42 @@ int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_obj
         return 0;
 }
 
+int json_parse_bounded_doc(const char *buf, size_t len, int max_depth, bool want_object,
+                           struct jdoc **ret, struct dbx_error *err)
+{
+        return json_parse_bounded_stream(buf, len, max_depth, want_object, NULL, NULL, NULL, ret,
+                                         err);
+}
+
+int json_parse_bounded_stream(const char *buf, size_t len, int max_depth, bool want_object,
+                              const char *key, jdoc_element_fn fn, void *ctx, struct jdoc **ret,
+                              struct dbx_error *err)
+{
+        struct jdoc_error jerr;
+        struct jdoc *d = NULL;
+        json_t *j = NULL;
+
+        if (jdoc_parse_stream(buf, len, 0, max_depth, key, fn, ctx, &d, NULL) == 0) {
+                if (want_object && !jv_is_object(jdoc_root(d))) {
+                        jdoc_free(d);
+                        return dbx_error_set(err, -EINVAL, "", "a JSON object is expected");
+                }
+                *ret = d;
+                return 0;
+        }
+        int r = json_parse_bounded(buf, len, max_depth, want_object, &j, err);
+        if (r < 0)
+                return r;
+        /* jansson took what jdoc refused: not expected (tests/fuzz/fuzz_jdoc.c
+         * checks that they agree), but then jdoc's own words. */
+        json_decref(j);
+        r = jdoc_parse(buf, len, 0, max_depth, &d, &jerr);
+        jdoc_free(d);
+        return dbx_error_set(err, r < 0 ? r : -EINVAL, "",
+                             "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                             r < 0 ? jerr.text : "refused");
+}
+
 json_t *json_object_iget(const json_t *obj, const char *key)
 {
         const char *k;

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include "core/error.h"
+#include "core/jdoc.h"
 
 #define JSON_DEPTH_MAX 32 /* deeper documents are refused: no legit payload nests this far */
 
@@ -16,6 +17,16 @@
  * want_object) non-objects, with a message for the owner. */
 int json_parse_bounded(const char *buf, size_t len, int max_depth, bool want_object, json_t **ret,
                        struct dbx_error *err);
+
+/* The same contract and messages, parsed by jdoc (core/jdoc.h) into *ret.
+ * jansson is only run on a refused text, to word the message as
+ * json_parse_bounded() always did. */
+int json_parse_bounded_doc(const char *buf, size_t len, int max_depth, bool want_object,
+                           struct jdoc **ret, struct dbx_error *err);
+/* The same, streaming the elements of root[key] to fn (jdoc_parse_stream()). */
+int json_parse_bounded_stream(const char *buf, size_t len, int max_depth, bool want_object,
+                              const char *key, jdoc_element_fn fn, void *ctx, struct jdoc **ret,
+                              struct dbx_error *err);
 
 /* Nesting depth of a JSON text, counted without building it (so a hostile
  * 1 MiB of '[' cannot exhaust the stack). Strings are skipped correctly. */

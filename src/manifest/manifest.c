@@ -5,13 +5,15 @@
 #include "core/json.h"
 #include "manifest/internal.h"
 
+#define NAMESET_INLINE 16 /* names of one scope held without a heap allocation */
+
 /* Names already used in one scope (services, exposes, ...), with the path
  * of the entry that used them, for "already the name of <path>". */
 struct nameset {
         size_t n, cap;
-        struct {
+        struct nameset_entry {
                 const char *name, *path;
-        } * v;
+        } * v, inline_v[NAMESET_INLINE];
 };
 
 static const char *nameset_add(struct walker *w, struct nameset *s, const char *name)
@@ -19,20 +21,30 @@ static const char *nameset_add(struct walker *w, struct nameset *s, const char *
         for (size_t i = 0; i < s->n; i++)
                 if (streq(s->v[i].name, name))
                         return s->v[i].path;
+        if (!s->v) {
+                s->v = s->inline_v;
+                s->cap = NAMESET_INLINE;
+        }
         if (s->n == s->cap) {
-                s->cap = s->cap ? s->cap * 2 : 16;
-                s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+                s->cap *= 2;
+                if (s->v == s->inline_v)
+                        s->v = memcpy(xmalloc(s->cap * sizeof(*s->v)), s->inline_v,
+                                      sizeof(s->inline_v));
+                else
+                        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
         }
         s->v[s->n].name = name;
-        s->v[s->n].path = arena_strdup(w->arena, w->path);
+        s->v[s->n].path = arena_strndup(w->arena, w->path, w->plen);
         s->n++;
         return NULL;
 }
 
 static void nameset_done(struct nameset *s)
 {
-        free(s->v);
-        *s = (struct nameset){0};
+        if (s->v != s->inline_v)
+                free(s->v);
+        s->v = NULL;
+        s->n = s->cap = 0;
 }
 
 /* Report a duplicate at <current path>.<key>. */
@@ -76,7 +88,7 @@ const char *manifest_build_type_name(enum manifest_build_type t)
 }
 
 /* A name read with walk_string and checked against a pattern. */
-static int walk_name(struct walker *w, const json_t *obj, const char *key,
+static int walk_name(struct walker *w, const struct jval *obj, const char *key,
                      bool (*valid)(const char *), const char *pattern, const char **ret)
 {
         const char *s = NULL;
@@ -96,21 +108,21 @@ static int walk_name(struct walker *w, const json_t *obj, const char *key,
 #define PATTERN_INTERFACE "lowercase letters, digits and -, like core-rpc"
 
 /* A string list whose elements pass check (may be NULL). */
-static int walk_string_list(struct walker *w, const json_t *obj, const char *key, size_t max,
+static int walk_string_list(struct walker *w, const struct jval *obj, const char *key, size_t max,
                             const char *noun, unsigned flags, size_t maxlen,
                             bool (*valid)(const char *), const char *pattern,
                             const char *const **ret, size_t *ret_n)
 {
-        const json_t *arr = NULL;
+        const struct jval *arr = NULL;
         size_t saved, idx;
-        json_t *v;
+        const struct jval *v;
 
         if (walk_array(w, obj, key, false, max, noun, &arr) <= 0)
                 return 0;
-        const char **out = arena_array(w->arena, json_array_size(arr), sizeof(char *));
+        const char **out = arena_array(w->arena, jv_len(arr), sizeof(char *));
         size_t n = 0;
         saved = walk_push_key(w, key);
-        json_array_foreach(arr, idx, v)
+        jv_array_foreach(arr, idx, v)
         {
                 const char *s = NULL;
                 size_t s2 = walk_push_index(w, idx);
@@ -129,29 +141,28 @@ static int walk_string_list(struct walker *w, const json_t *obj, const char *key
 }
 
 /* An object of string values, e.g. env or upstreamVersions. */
-static int walk_string_map(struct walker *w, const json_t *obj, const char *key, size_t max,
+static int walk_string_map(struct walker *w, const struct jval *obj, const char *key, size_t max,
                            const char *noun, bool (*valid_key)(const char *),
                            const char *key_pattern, size_t value_max,
                            const struct manifest_kv **ret, size_t *ret_n)
 {
-        const json_t *map = NULL;
-        const char *k;
-        json_t *v;
+        const struct jval *map = NULL, *kn, *v;
+        size_t i;
         char r[RENDER_MAX];
 
         if (walk_object(w, obj, key, false, &map) <= 0)
                 return 0;
         size_t saved = walk_push_key(w, key);
-        if (json_object_size(map) > max) {
-                walk_error(w, "%zu %s, at most %d are allowed", json_object_size(map), noun,
-                           (int)max);
+        if (jv_len(map) > max) {
+                walk_error(w, "%zu %s, at most %d are allowed", jv_len(map), noun, (int)max);
                 walk_pop(w, saved);
                 return -1;
         }
-        struct manifest_kv *out = arena_array(w->arena, json_object_size(map), sizeof(*out));
+        struct manifest_kv *out = arena_array(w->arena, jv_len(map), sizeof(*out));
         size_t n = 0;
-        json_object_foreach((json_t *)map, k, v)
+        jv_object_foreach(map, i, kn, v)
         {
+                const char *k = jv_str(kn);
                 size_t s2 = walk_push_key(w, k);
                 const char *val = NULL;
                 if (!*k)
@@ -160,10 +171,10 @@ static int walk_string_map(struct walker *w, const json_t *obj, const char *key,
                         walk_error(w, "the key is longer than %d characters", MANIFEST_NAME_MAX);
                 else if (valid_key && !valid_key(k))
                         walk_error(w, "\"%s\" is not a valid name (%s)", k, key_pattern);
-                else if (!json_is_string(v) && !json_is_null(v))
-                        walk_error(w, "%s is not a string", walk_render(v, r, sizeof(r)));
+                else if (!jv_is_string(v) && !jv_is_null(v))
+                        walk_error(w, "%s is not a string", walk_render_jv(v, r, sizeof(r)));
                 else if (walk_string_value(w, v, 0, value_max, &val) >= 0) {
-                        out[n].key = arena_strdup(w->arena, k);
+                        out[n].key = k; /* the document outlives the manifest */
                         out[n].value = val ? val : "";
                         n++;
                 }
@@ -177,7 +188,7 @@ static int walk_string_map(struct walker *w, const json_t *obj, const char *key,
 
 /* ---- meta ---- */
 
-static void walk_meta(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_meta(struct walker *w, const struct jval *root, struct manifest *m)
 {
         static const char *const keys[] = {"name",
                                            "version",
@@ -186,7 +197,7 @@ static void walk_meta(struct walker *w, const json_t *root, struct manifest *m)
                                            "longDescription",
                                            "upstreamVersions"};
         struct manifest_meta *meta = &m->meta;
-        const json_t *obj = NULL;
+        const struct jval *obj = NULL;
         const char *s = NULL;
 
         meta->name = meta->version = "";
@@ -242,55 +253,57 @@ static bool field_uses_options(enum manifest_field_type t)
         return t == MANIFEST_FIELD_SELECT || t == MANIFEST_FIELD_RADIO;
 }
 
-static void walk_options(struct walker *w, const json_t *obj, struct manifest_field *f)
+static void walk_options(struct walker *w, const struct jval *obj, struct manifest_field *f)
 {
-        const json_t *arr = NULL;
+        const struct jval *arr = NULL;
         struct nameset values = {0};
         size_t idx;
-        json_t *v;
+        const struct jval *v;
         char r[RENDER_MAX];
 
         if (!field_uses_options(f->type)) {
-                if (json_object_iget(obj, "options"))
+                if (walk_get(w, obj, "options"))
                         walk_warn_at(w, "options",
                                      "only select and radio fields have options; ignored");
                 return;
         }
         if (walk_array(w, obj, "options", false, MANIFEST_OPTIONS_MAX, "options", &arr) < 0)
                 return;
-        if (!arr || json_array_size(arr) == 0) {
+        if (!arr || jv_len(arr) == 0) {
                 walk_error_at(w, "options",
                               "%s (%s fields need a list of choices: {\"label\", \"value\"} or "
                               "strings)",
                               arr ? "[] is empty" : "missing", manifest_field_type_name(f->type));
                 return;
         }
-        struct manifest_option *out = arena_array(w->arena, json_array_size(arr), sizeof(*out));
+        struct manifest_option *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
         size_t n = 0, saved = walk_push_key(w, "options");
-        json_array_foreach(arr, idx, v)
+        jv_array_foreach(arr, idx, v)
         {
                 static const char *const keys[] = {"label", "value"};
                 size_t s2 = walk_push_index(w, idx);
                 const char *label = NULL, *value = NULL;
-                if (json_is_string(v)) {
+                if (jv_is_string(v)) {
                         if (walk_string_value(w, v, STR_NONEMPTY, MANIFEST_LABEL_MAX, &value) > 0)
                                 label = value;
-                } else if (json_is_object(v)) {
+                } else if (jv_is_object(v)) {
                         WALK_CHECK_KEYS(w, v, keys);
                         walk_string(w, v, "label", STR_REQUIRED | STR_NONEMPTY, MANIFEST_LABEL_MAX,
                                     &label);
-                        json_t *jv = json_object_iget(v, "value");
+                        const struct jval *jv = walk_get(w, v, "value");
                         size_t s3 = walk_push_key(w, "value");
-                        if (json_is_integer(jv) || json_is_boolean(jv)) {
-                                char *txt = json_dumps(jv, JSON_ENCODE_ANY);
+                        if (jv_is_integer(jv)) {
+                                char txt[24];
+                                snprintf(txt, sizeof(txt), "%lld", jv_int(jv));
                                 value = arena_strdup(w->arena, txt);
-                                free(txt);
-                        } else
+                        } else if (jv_is_bool(jv))
+                                value = jv_is_true(jv) ? "true" : "false";
+                        else
                                 walk_string_value(w, jv, STR_REQUIRED, MANIFEST_VALUE_MAX, &value);
                         walk_pop(w, s3);
                 } else
                         walk_error(w, "%s is not an option ({\"label\", \"value\"} or a string)",
-                                   walk_render(v, r, sizeof(r)));
+                                   walk_render_jv(v, r, sizeof(r)));
                 if (label && value) {
                         const char *prev = nameset_add(w, &values, value);
                         if (prev)
@@ -309,7 +322,7 @@ static void walk_options(struct walker *w, const json_t *obj, struct manifest_fi
         f->n_options = n;
 }
 
-static void walk_field(struct walker *w, const json_t *obj, struct manifest_field *f,
+static void walk_field(struct walker *w, const struct jval *obj, struct manifest_field *f,
                        struct nameset *names)
 {
         static const char *const keys[] = {"name",        "label", "type",    "required",
@@ -317,7 +330,7 @@ static void walk_field(struct walker *w, const json_t *obj, struct manifest_fiel
                                            "max",         "step",  "options"};
         const char *type = NULL;
         bool typed = false;
-        json_t *def;
+        const struct jval *def;
 
         WALK_CHECK_KEYS(w, obj, keys);
         f->name = f->label = "";
@@ -357,7 +370,7 @@ static void walk_field(struct walker *w, const json_t *obj, struct manifest_fiel
         if (!field_uses_range(f->type)) {
                 static const char *const range_keys[] = {"min", "max", "step"};
                 for (size_t k = 0; k < ARRAY_SIZE(range_keys); k++)
-                        if (json_object_iget(obj, range_keys[k]))
+                        if (walk_get(w, obj, range_keys[k]))
                                 walk_warn_at(w, range_keys[k],
                                              "only number and range fields use %s; ignored",
                                              range_keys[k]);
@@ -374,31 +387,33 @@ static void walk_field(struct walker *w, const json_t *obj, struct manifest_fiel
         }
         walk_options(w, obj, f);
 
-        def = json_object_iget(obj, "default");
+        def = walk_get(w, obj, "default");
         if (field_uses_options(f->type) && f->n_options == 0)
                 def = NULL; /* the missing options are already reported */
-        if (def && !json_is_null(def)) {
+        if (def && !jv_is_null(def)) {
                 char why[DBX_ERROR_MSG_MAX / 2];
                 char *s = NULL;
-                if (field_coerce(f, def, &s, why, sizeof(why)) < 0)
+                json_t *dj = jv_to_json(def);
+                if (field_coerce(f, dj, &s, why, sizeof(why)) < 0) {
                         walk_error_at(w, "default", "%s", why);
-                else {
-                        f->default_json = arena_keep_json(w->arena, json_deep_copy(def));
+                        json_decref(dj);
+                } else {
+                        f->default_json = arena_keep_json(w->arena, dj);
                         f->default_value = arena_strdup(w->arena, s);
                 }
                 free(s);
         }
 }
 
-static void walk_config(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_config(struct walker *w, const struct jval *root, struct manifest *m)
 {
         static const char *const keys[] = {"showOnInstall", "sections"};
         static const char *const section_keys[] = {"name", "label", "fields"};
         struct manifest_config *cfg = &m->config;
-        const json_t *obj = NULL, *sections = NULL;
+        const struct jval *obj = NULL, *sections = NULL;
         struct nameset section_names = {0}, field_names = {0};
         size_t idx;
-        json_t *sec;
+        const struct jval *sec;
 
         if (walk_object(w, root, "config", false, &obj) <= 0)
                 return;
@@ -408,19 +423,19 @@ static void walk_config(struct walker *w, const json_t *root, struct manifest *m
         if (walk_array(w, obj, "sections", false, MANIFEST_SECTIONS_MAX, "sections", &sections) <=
             0)
                 goto out;
-        struct manifest_section *out =
-            arena_array(w->arena, json_array_size(sections), sizeof(*out));
+        struct manifest_section *out = arena_array(w->arena, jv_len(sections), sizeof(*out));
         size_t s1 = walk_push_key(w, "sections");
-        json_array_foreach(sections, idx, sec)
+        jv_array_foreach(sections, idx, sec)
         {
                 struct manifest_section *s = &out[idx];
-                const json_t *fields = NULL;
+                const struct jval *fields = NULL;
                 char r[RENDER_MAX];
                 size_t s2 = walk_push_index(w, idx);
 
                 s->name = s->label = "";
-                if (!json_is_object(sec)) {
-                        walk_error(w, "%s is not a section object", walk_render(sec, r, sizeof(r)));
+                if (!jv_is_object(sec)) {
+                        walk_error(w, "%s is not a section object",
+                                   walk_render_jv(sec, r, sizeof(r)));
                         walk_pop(w, s2);
                         continue;
                 }
@@ -431,8 +446,8 @@ static void walk_config(struct walker *w, const json_t *root, struct manifest *m
                 walk_string(w, sec, "label", 0, MANIFEST_LABEL_MAX, &s->label);
                 if (walk_array(w, sec, "fields", false, MANIFEST_CONFIG_FIELDS_MAX, "fields",
                                &fields) > 0) {
-                        size_t nf = json_array_size(fields), fi;
-                        json_t *fv;
+                        size_t nf = jv_len(fields), fi;
+                        const struct jval *fv;
                         if (cfg->n_fields + nf > MANIFEST_CONFIG_FIELDS_MAX) {
                                 walk_error_at(w, "fields",
                                               "%zu config fields in all, at most %d are allowed",
@@ -442,12 +457,12 @@ static void walk_config(struct walker *w, const json_t *root, struct manifest *m
                         }
                         struct manifest_field *fo = arena_array(w->arena, nf, sizeof(*fo));
                         size_t s3 = walk_push_key(w, "fields");
-                        json_array_foreach(fields, fi, fv)
+                        jv_array_foreach(fields, fi, fv)
                         {
                                 size_t s4 = walk_push_index(w, fi);
-                                if (!json_is_object(fv))
+                                if (!jv_is_object(fv))
                                         walk_error(w, "%s is not a field object",
-                                                   walk_render(fv, r, sizeof(r)));
+                                                   walk_render_jv(fv, r, sizeof(r)));
                                 else
                                         walk_field(w, fv, &fo[fi], &field_names);
                                 if (!fo[fi].name)
@@ -463,7 +478,7 @@ static void walk_config(struct walker *w, const json_t *root, struct manifest *m
         }
         walk_pop(w, s1);
         cfg->sections = out;
-        cfg->n_sections = json_array_size(sections);
+        cfg->n_sections = jv_len(sections);
 out:
         nameset_done(&section_names);
         nameset_done(&field_names);
@@ -481,12 +496,12 @@ static bool is_sha256_hex(const char *s)
         return n == 64;
 }
 
-static void walk_build(struct walker *w, const json_t *container, struct manifest *m)
+static void walk_build(struct walker *w, const struct jval *container, struct manifest *m)
 {
         static const char *const keys[] = {"type", "nixFile", "nixFileSha256", "flake"};
         static const char *const flake_keys[] = {"path", "package"};
         struct manifest_build *b = &m->container.build;
-        const json_t *obj = NULL, *flake = NULL;
+        const struct jval *obj = NULL, *flake = NULL;
         const char *type = NULL, *s = NULL;
 
         if (walk_object(w, container, "build", true, &obj) <= 0)
@@ -529,12 +544,12 @@ static void walk_build(struct walker *w, const json_t *container, struct manifes
                         else
                                 b->nix_file_sha256 = s;
                 }
-                if (json_object_iget(obj, "flake"))
+                if (walk_get(w, obj, "flake"))
                         walk_warn_at(w, "flake", "only flake builds use flake; ignored");
         } else {
                 static const char *const nix_keys[] = {"nixFile", "nixFileSha256"};
                 for (size_t k = 0; k < ARRAY_SIZE(nix_keys); k++)
-                        if (json_object_iget(obj, nix_keys[k]))
+                        if (walk_get(w, obj, nix_keys[k]))
                                 walk_warn_at(w, nix_keys[k], "only nixFile builds use %s; ignored",
                                              nix_keys[k]);
         }
@@ -557,7 +572,7 @@ static void walk_build(struct walker *w, const json_t *container, struct manifes
                                     MANIFEST_NAME_MAX, &b->flake_package);
                         walk_pop(w, s2);
                 }
-        } else if (b->type == MANIFEST_BUILD_NATIVE && json_object_iget(obj, "flake"))
+        } else if (b->type == MANIFEST_BUILD_NATIVE && walk_get(w, obj, "flake"))
                 walk_warn_at(w, "flake", "only flake builds use flake; ignored");
 out:
         walk_pop(w, saved);
@@ -566,7 +581,7 @@ out:
 /* exec/cwd: paths without "..". For a native pup a relative path is inside
  * /pup and an absolute one is on the host base; for Nix pups both are
  * inside the service's derivation. */
-static int walk_exec_path(struct walker *w, const json_t *obj, const char *key, bool required,
+static int walk_exec_path(struct walker *w, const struct jval *obj, const char *key, bool required,
                           const char **ret)
 {
         const char *s = NULL;
@@ -585,12 +600,12 @@ static int walk_exec_path(struct walker *w, const json_t *obj, const char *key, 
         return 1;
 }
 
-static void walk_service(struct walker *w, const json_t *obj, struct manifest_service *svc,
+static void walk_service(struct walker *w, const struct jval *obj, struct manifest_service *svc,
                          struct nameset *names)
 {
         static const char *const keys[] = {"name", "command"};
         static const char *const cmd_keys[] = {"exec", "cwd", "env", "args"};
-        const json_t *cmd = NULL;
+        const struct jval *cmd = NULL;
 
         WALK_CHECK_KEYS(w, obj, keys);
         if (walk_name(w, obj, "name", name_is_service, PATTERN_SERVICE, &svc->name) > 0)
@@ -608,7 +623,7 @@ static void walk_service(struct walker *w, const json_t *obj, struct manifest_se
         walk_pop(w, saved);
 }
 
-static void walk_expose(struct walker *w, const json_t *obj, struct manifest_expose *e,
+static void walk_expose(struct walker *w, const struct jval *obj, struct manifest_expose *e,
                         struct nameset *names, struct nameset *ports)
 {
         static const char *const keys[] = {"name",       "type",         "port",
@@ -652,11 +667,11 @@ static void walk_expose(struct walker *w, const json_t *obj, struct manifest_exp
                               "true needs an http expose (the web UI is proxied as HTTP)");
 }
 
-static void walk_resources(struct walker *w, const json_t *container, struct manifest *m)
+static void walk_resources(struct walker *w, const struct jval *container, struct manifest *m)
 {
         static const char *const keys[] = {"memory", "pids", "cpuWeight"};
         struct manifest_resources *res = &m->container.resources;
-        const json_t *obj = NULL;
+        const struct jval *obj = NULL;
         long long x;
 
         if (walk_object(w, container, "resources", false, &obj) <= 0)
@@ -675,15 +690,15 @@ static void walk_resources(struct walker *w, const json_t *container, struct man
         walk_pop(w, saved);
 }
 
-static void walk_container(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_container(struct walker *w, const struct jval *root, struct manifest *m)
 {
         static const char *const keys[] = {"build", "services", "exposes", "requiresInternet",
                                            "resources"};
         struct manifest_container *c = &m->container;
-        const json_t *obj = NULL, *arr = NULL;
+        const struct jval *obj = NULL, *arr = NULL;
         struct nameset names = {0}, ports = {0};
         size_t idx;
-        json_t *v;
+        const struct jval *v;
         char r[RENDER_MAX];
 
         m->needs_nix = true; /* until a build says otherwise */
@@ -694,46 +709,44 @@ static void walk_container(struct walker *w, const json_t *root, struct manifest
         walk_build(w, obj, m);
 
         if (walk_array(w, obj, "services", false, MANIFEST_SERVICES_MAX, "services", &arr) > 0) {
-                struct manifest_service *out =
-                    arena_array(w->arena, json_array_size(arr), sizeof(*out));
+                struct manifest_service *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
                 size_t s1 = walk_push_key(w, "services");
-                json_array_foreach(arr, idx, v)
+                jv_array_foreach(arr, idx, v)
                 {
                         size_t s2 = walk_push_index(w, idx);
                         out[idx].name = out[idx].exec = "";
                         out[idx].cwd = "";
-                        if (!json_is_object(v))
+                        if (!jv_is_object(v))
                                 walk_error(w, "%s is not a service object",
-                                           walk_render(v, r, sizeof(r)));
+                                           walk_render_jv(v, r, sizeof(r)));
                         else
                                 walk_service(w, v, &out[idx], &names);
                         walk_pop(w, s2);
                 }
                 walk_pop(w, s1);
                 c->services = out;
-                c->n_services = json_array_size(arr);
+                c->n_services = jv_len(arr);
         }
         nameset_done(&names);
 
         arr = NULL;
         if (walk_array(w, obj, "exposes", false, MANIFEST_EXPOSES_MAX, "exposes", &arr) > 0) {
-                struct manifest_expose *out =
-                    arena_array(w->arena, json_array_size(arr), sizeof(*out));
+                struct manifest_expose *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
                 size_t s1 = walk_push_key(w, "exposes");
-                json_array_foreach(arr, idx, v)
+                jv_array_foreach(arr, idx, v)
                 {
                         size_t s2 = walk_push_index(w, idx);
                         out[idx].name = "";
-                        if (!json_is_object(v))
+                        if (!jv_is_object(v))
                                 walk_error(w, "%s is not an expose object",
-                                           walk_render(v, r, sizeof(r)));
+                                           walk_render_jv(v, r, sizeof(r)));
                         else
                                 walk_expose(w, v, &out[idx], &names, &ports);
                         walk_pop(w, s2);
                 }
                 walk_pop(w, s1);
                 c->exposes = out;
-                c->n_exposes = json_array_size(arr);
+                c->n_exposes = jv_len(arr);
         }
         nameset_done(&names);
         nameset_done(&ports);
@@ -744,7 +757,7 @@ static void walk_container(struct walker *w, const json_t *root, struct manifest
 
 /* ---- interfaces, dependencies, metrics ---- */
 
-static void walk_permission_group(struct walker *w, const json_t *obj,
+static void walk_permission_group(struct walker *w, const struct jval *obj,
                                   struct manifest_permission_group *g, struct nameset *names)
 {
         static const char *const keys[] = {"name", "description", "severity", "routes", "port"};
@@ -780,31 +793,31 @@ static void walk_permission_group(struct walker *w, const json_t *obj,
                 g->port = (uint16_t)x;
 }
 
-static void walk_interfaces(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_interfaces(struct walker *w, const struct jval *root, struct manifest *m)
 {
         static const char *const keys[] = {"name", "version", "permissionGroups"};
-        const json_t *arr = NULL;
+        const struct jval *arr = NULL;
         struct nameset names = {0};
         size_t idx;
-        json_t *v;
+        const struct jval *v;
         char r[RENDER_MAX];
 
         if (walk_array(w, root, "interfaces", false, MANIFEST_INTERFACES_MAX, "interfaces", &arr) <=
             0)
                 return;
-        struct manifest_interface *out = arena_array(w->arena, json_array_size(arr), sizeof(*out));
+        struct manifest_interface *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
         size_t saved = walk_push_key(w, "interfaces");
-        json_array_foreach(arr, idx, v)
+        jv_array_foreach(arr, idx, v)
         {
                 struct manifest_interface *it = &out[idx];
-                const json_t *groups = NULL;
+                const struct jval *groups = NULL;
                 const char *ver = NULL;
                 size_t s2 = walk_push_index(w, idx);
 
                 it->name = it->version = "";
-                if (!json_is_object(v)) {
+                if (!jv_is_object(v)) {
                         walk_error(w, "%s is not an interface object",
-                                   walk_render(v, r, sizeof(r)));
+                                   walk_render_jv(v, r, sizeof(r)));
                         walk_pop(w, s2);
                         continue;
                 }
@@ -823,17 +836,17 @@ static void walk_interfaces(struct walker *w, const json_t *root, struct manifes
                                "permission groups", &groups) > 0) {
                         struct nameset gnames = {0};
                         size_t gi;
-                        json_t *gv;
+                        const struct jval *gv;
                         struct manifest_permission_group *go =
-                            arena_array(w->arena, json_array_size(groups), sizeof(*go));
+                            arena_array(w->arena, jv_len(groups), sizeof(*go));
                         size_t s3 = walk_push_key(w, "permissionGroups");
-                        json_array_foreach(groups, gi, gv)
+                        jv_array_foreach(groups, gi, gv)
                         {
                                 size_t s4 = walk_push_index(w, gi);
                                 go[gi].name = go[gi].description = "";
-                                if (!json_is_object(gv))
+                                if (!jv_is_object(gv))
                                         walk_error(w, "%s is not a permission group object",
-                                                   walk_render(gv, r, sizeof(r)));
+                                                   walk_render_jv(gv, r, sizeof(r)));
                                 else
                                         walk_permission_group(w, gv, &go[gi], &gnames);
                                 walk_pop(w, s4);
@@ -841,24 +854,24 @@ static void walk_interfaces(struct walker *w, const json_t *root, struct manifes
                         walk_pop(w, s3);
                         nameset_done(&gnames);
                         it->permission_groups = go;
-                        it->n_permission_groups = json_array_size(groups);
+                        it->n_permission_groups = jv_len(groups);
                 }
                 walk_pop(w, s2);
         }
         walk_pop(w, saved);
         nameset_done(&names);
         m->interfaces = out;
-        m->n_interfaces = json_array_size(arr);
+        m->n_interfaces = jv_len(arr);
 }
 
-static void walk_dependency(struct walker *w, const json_t *obj, struct manifest_dependency *d,
+static void walk_dependency(struct walker *w, const struct jval *obj, struct manifest_dependency *d,
                             struct nameset *names)
 {
         static const char *const keys[] = {"interfaceName", "interfaceVersion", "permissionGroups",
                                            "source", "optional"};
         static const char *const source_keys[] = {"sourceLocation", "pupName", "pupVersion",
                                                   "pupLogoBase64"};
-        const json_t *src = NULL;
+        const struct jval *src = NULL;
         const char *ver = NULL;
 
         WALK_CHECK_KEYS(w, obj, keys);
@@ -899,29 +912,29 @@ static void walk_dependency(struct walker *w, const json_t *obj, struct manifest
         }
 }
 
-static void walk_dependencies(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_dependencies(struct walker *w, const struct jval *root, struct manifest *m)
 {
-        const json_t *arr = NULL;
+        const struct jval *arr = NULL;
         struct nameset names = {0};
         size_t idx;
-        json_t *v;
+        const struct jval *v;
         char r[RENDER_MAX];
 
         if (walk_array(w, root, "dependencies", false, MANIFEST_DEPENDENCIES_MAX, "dependencies",
                        &arr) <= 0)
                 return;
-        struct manifest_dependency *out = arena_array(w->arena, json_array_size(arr), sizeof(*out));
+        struct manifest_dependency *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
         size_t saved = walk_push_key(w, "dependencies");
-        json_array_foreach(arr, idx, v)
+        jv_array_foreach(arr, idx, v)
         {
                 struct manifest_dependency *d = &out[idx];
                 size_t s2 = walk_push_index(w, idx);
                 d->interface_name = d->interface_version = "";
                 d->source.source_location = d->source.pup_name = "";
                 d->source.pup_version = d->source.pup_logo_base64 = "";
-                if (!json_is_object(v))
+                if (!jv_is_object(v))
                         walk_error(w, "%s is not a dependency object",
-                                   walk_render(v, r, sizeof(r)));
+                                   walk_render_jv(v, r, sizeof(r)));
                 else
                         walk_dependency(w, v, d, &names);
                 walk_pop(w, s2);
@@ -929,7 +942,7 @@ static void walk_dependencies(struct walker *w, const json_t *root, struct manif
         walk_pop(w, saved);
         nameset_done(&names);
         m->dependencies = out;
-        m->n_dependencies = json_array_size(arr);
+        m->n_dependencies = jv_len(arr);
 }
 
 static bool name_is_metric(const char *s)
@@ -937,20 +950,20 @@ static bool name_is_metric(const char *s)
         return name_is_service(s);
 }
 
-static void walk_metrics(struct walker *w, const json_t *root, struct manifest *m)
+static void walk_metrics(struct walker *w, const struct jval *root, struct manifest *m)
 {
         static const char *const keys[] = {"name", "label", "type", "history", "description"};
-        const json_t *arr = NULL;
+        const struct jval *arr = NULL;
         struct nameset names = {0};
         size_t idx;
-        json_t *v;
+        const struct jval *v;
         char r[RENDER_MAX];
 
         if (walk_array(w, root, "metrics", false, MANIFEST_METRICS_MAX, "metrics", &arr) <= 0)
                 return;
-        struct manifest_metric *out = arena_array(w->arena, json_array_size(arr), sizeof(*out));
+        struct manifest_metric *out = arena_array(w->arena, jv_len(arr), sizeof(*out));
         size_t saved = walk_push_key(w, "metrics");
-        json_array_foreach(arr, idx, v)
+        jv_array_foreach(arr, idx, v)
         {
                 struct manifest_metric *mt = &out[idx];
                 const char *type = NULL;
@@ -958,8 +971,8 @@ static void walk_metrics(struct walker *w, const json_t *root, struct manifest *
                 size_t s2 = walk_push_index(w, idx);
 
                 mt->name = mt->label = mt->description = "";
-                if (!json_is_object(v)) {
-                        walk_error(w, "%s is not a metric object", walk_render(v, r, sizeof(r)));
+                if (!jv_is_object(v)) {
+                        walk_error(w, "%s is not a metric object", walk_render_jv(v, r, sizeof(r)));
                         walk_pop(w, s2);
                         continue;
                 }
@@ -992,7 +1005,7 @@ static void walk_metrics(struct walker *w, const json_t *root, struct manifest *
         walk_pop(w, saved);
         nameset_done(&names);
         m->metrics = out;
-        m->n_metrics = json_array_size(arr);
+        m->n_metrics = jv_len(arr);
 }
 
 /* Exposes may name interfaces the pup does not declare (upstream's
@@ -1020,26 +1033,31 @@ static void check_expose_interfaces(struct walker *w, const struct manifest *m)
         }
 }
 
-int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_errors *errs,
-                        struct dbx_errors *warnings)
+/* The walk over a parsed document. doc, when not NULL, is taken over: kept
+ * by the manifest (its strings point into it) or freed on failure. */
+static int manifest_walk(const struct jval *root, struct jdoc *doc, struct manifest **ret,
+                         struct dbx_errors *errs, struct dbx_errors *warnings)
 {
         static const char *const keys[] = {"manifestVersion", "meta",         "config", "container",
                                            "interfaces",      "dependencies", "metrics"};
-        struct walker w = {.errs = errs, .warns = warnings};
+        struct walker w;
         struct manifest *m;
         long long version = 0;
         char r[RENDER_MAX];
 
-        if (!json_is_object(root)) {
+        if (!jv_is_object(root)) {
                 if (errs)
                         dbx_errors_add(errs, -EINVAL, "",
                                        "%s is not a manifest (a JSON object is expected)",
-                                       root ? walk_render(root, r, sizeof(r)) : "nothing");
+                                       walk_render_jv(root, r, sizeof(r)));
+                jdoc_free(doc);
                 return -EINVAL;
         }
-        w.arena = arena_new();
+        walker_init(&w, arena_new(), errs, warnings);
         m = arena_alloc(w.arena, sizeof(*m));
         m->arena = w.arena;
+        if (doc)
+                arena_keep_doc(w.arena, doc);
 
         WALK_CHECK_KEYS(&w, root, keys);
         if (walk_int(&w, root, "manifestVersion", true, MANIFEST_VERSION, MANIFEST_VERSION,
@@ -1061,9 +1079,56 @@ int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_er
         return 0;
 }
 
+int manifest_parse_jdoc(const struct jval *root, struct manifest **ret, struct dbx_errors *errs,
+                        struct dbx_errors *warnings)
+{
+        return manifest_walk(root, NULL, ret, errs, warnings);
+}
+
+int manifest_json_to_doc(const char *what, const json_t *root, struct jdoc **ret,
+                         struct dbx_errors *errs)
+{
+        struct jdoc_error jerr;
+        char *text = json_dumps(root, JSON_COMPACT | JSON_ENCODE_ANY);
+        int r;
+
+        if (!text) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "%s cannot be read (a string is not valid UTF-8)", what);
+                return -EINVAL;
+        }
+        r = jdoc_parse(text, strlen(text), JDOC_ALLOW_NUL, JDOC_DEPTH_MAX, ret, &jerr);
+        free(text);
+        if (r < 0) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "", "%s cannot be read: %s", what, jerr.text);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_errors *errs,
+                        struct dbx_errors *warnings)
+{
+        char r[RENDER_MAX];
+        struct jdoc *doc = NULL;
+
+        if (!json_is_object(root)) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "%s is not a manifest (a JSON object is expected)",
+                                       root ? walk_render(root, r, sizeof(r)) : "nothing");
+                return -EINVAL;
+        }
+        if (manifest_json_to_doc("the manifest", root, &doc, errs) < 0)
+                return -EINVAL;
+        return manifest_walk(jdoc_root(doc), doc, ret, errs, warnings);
+}
+
 /* Size limit, emptiness and bounded JSON parsing shared by manifest.json
  * and dogebox.json; what names the document in messages. */
-int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
+int manifest_text_load(const char *what, const char *buf, size_t len, size_t max, struct jdoc **ret,
                        struct dbx_errors *errs)
 {
         struct dbx_error err = {0};
@@ -1082,7 +1147,7 @@ int manifest_text_load(const char *what, const char *buf, size_t len, size_t max
                                        what);
                 return -EINVAL;
         }
-        int r = json_parse_bounded(buf, len, MANIFEST_DEPTH_MAX, false, ret, &err);
+        int r = json_parse_bounded_doc(buf, len, MANIFEST_DEPTH_MAX, false, ret, &err);
         if (r < 0) {
                 if (errs)
                         dbx_errors_add(errs, r, "", "%s", err.message);
@@ -1094,11 +1159,11 @@ int manifest_text_load(const char *what, const char *buf, size_t len, size_t max
 int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct dbx_errors *errs,
                    struct dbx_errors *warnings)
 {
-        _cleanup_json_ json_t *root = NULL;
-        int r = manifest_text_load("the manifest", buf, len, MANIFEST_SIZE_MAX, &root, errs);
+        struct jdoc *doc = NULL;
+        int r = manifest_text_load("the manifest", buf, len, MANIFEST_SIZE_MAX, &doc, errs);
         if (r < 0)
                 return r;
-        return manifest_parse_json(root, ret, errs, warnings);
+        return manifest_walk(jdoc_root(doc), doc, ret, errs, warnings);
 }
 
 struct manifest *manifest_free(struct manifest *m)

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/error.h"
+#include "core/jdoc.h"
+#include "core/jbuf.h"
 #include "semver/semver.h"
 
 /* ---- limits (docs/pup-format.md, "Limits") ---- */
@@ -264,6 +266,12 @@ int manifest_parse(const char *buf, size_t len, struct manifest **ret, struct db
 int manifest_parse_json(const json_t *root, struct manifest **ret, struct dbx_errors *errs,
                         struct dbx_errors *warnings);
 
+/* The same for a value of a jdoc document (core/jdoc.h), the fast path of
+ * the HTTP source index: nothing is converted or copied, so the strings of
+ * *ret point into root's document, which must outlive *ret. */
+int manifest_parse_jdoc(const struct jval *root, struct manifest **ret, struct dbx_errors *errs,
+                        struct dbx_errors *warnings);
+
 struct manifest *manifest_free(struct manifest *m);
 static inline void manifest_freep(struct manifest **m)
 {
@@ -275,6 +283,9 @@ static inline void manifest_freep(struct manifest **m)
  * API responses, plus our extensions where used (build.type, args,
  * resources, options). Arrays are [] rather than null. Caller owns it. */
 json_t *manifest_to_json(const struct manifest *m);
+/* The same JSON, compact, appended to b as text (what jbuf_json() of
+ * manifest_to_json() writes, without building jansson objects). */
+void manifest_write_json(const struct manifest *m, struct jbuf *b);
 
 /* Refuse what this host cannot run: returns 0, or -EOPNOTSUPP with a
  * message such as `"Dogecoin Core" 0.0.9 needs the Nix builder, which this

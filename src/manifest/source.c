@@ -3,26 +3,30 @@
 #include "core/json.h"
 #include "manifest/internal.h"
 
-int manifest_source_parse_json(const json_t *root, struct manifest_source **ret,
-                               struct dbx_errors *errs, struct dbx_errors *warnings)
+/* doc, when not NULL, is taken over (see manifest_walk()). */
+static int source_walk(const struct jval *root, struct jdoc *doc, struct manifest_source **ret,
+                       struct dbx_errors *errs, struct dbx_errors *warnings)
 {
         static const char *const keys[] = {"id", "name", "description", "pups"};
         static const char *const pup_keys[] = {"location"};
-        struct walker w = {.errs = errs, .warns = warnings};
+        struct walker w;
         struct manifest_source *s;
-        const json_t *pups = NULL;
+        const struct jval *pups = NULL;
         char r[RENDER_MAX];
 
-        if (!json_is_object(root)) {
+        if (!jv_is_object(root)) {
                 if (errs)
                         dbx_errors_add(errs, -EINVAL, "",
                                        "%s is not a dogebox.json (a JSON object is expected)",
-                                       root ? walk_render(root, r, sizeof(r)) : "nothing");
+                                       walk_render_jv(root, r, sizeof(r)));
+                jdoc_free(doc);
                 return -EINVAL;
         }
-        w.arena = arena_new();
+        walker_init(&w, arena_new(), errs, warnings);
         s = arena_alloc(w.arena, sizeof(*s));
         s->arena = w.arena;
+        if (doc)
+                arena_keep_doc(w.arena, doc);
         s->id = s->name = s->description = "";
 
         WALK_CHECK_KEYS(&w, root, keys);
@@ -37,16 +41,16 @@ int manifest_source_parse_json(const json_t *root, struct manifest_source **ret,
                     &s->name);
         walk_string(&w, root, "description", STR_MULTILINE, MANIFEST_TEXT_MAX, &s->description);
         if (walk_array(&w, root, "pups", false, MANIFEST_SOURCE_PUPS_MAX, "pups", &pups) > 0) {
-                const char **out = arena_array(w.arena, json_array_size(pups), sizeof(char *));
+                const char **out = arena_array(w.arena, jv_len(pups), sizeof(char *));
                 size_t n = 0, idx, saved = walk_push_key(&w, "pups");
-                json_t *v;
-                json_array_foreach(pups, idx, v)
+                const struct jval *v;
+                jv_array_foreach(pups, idx, v)
                 {
                         const char *loc = NULL;
                         size_t s2 = walk_push_index(&w, idx);
-                        if (!json_is_object(v)) {
+                        if (!jv_is_object(v)) {
                                 walk_error(&w, "%s is not a pup entry ({\"location\": \"...\"})",
-                                           walk_render(v, r, sizeof(r)));
+                                           walk_render_jv(v, r, sizeof(r)));
                         } else {
                                 WALK_CHECK_KEYS(&w, v, pup_keys);
                                 if (walk_string(&w, v, "location", STR_REQUIRED | STR_NONEMPTY,
@@ -79,14 +83,32 @@ int manifest_source_parse_json(const json_t *root, struct manifest_source **ret,
         return 0;
 }
 
+int manifest_source_parse_json(const json_t *root, struct manifest_source **ret,
+                               struct dbx_errors *errs, struct dbx_errors *warnings)
+{
+        char r[RENDER_MAX];
+        struct jdoc *doc = NULL;
+
+        if (!json_is_object(root)) {
+                if (errs)
+                        dbx_errors_add(errs, -EINVAL, "",
+                                       "%s is not a dogebox.json (a JSON object is expected)",
+                                       root ? walk_render(root, r, sizeof(r)) : "nothing");
+                return -EINVAL;
+        }
+        if (manifest_json_to_doc("dogebox.json", root, &doc, errs) < 0)
+                return -EINVAL;
+        return source_walk(jdoc_root(doc), doc, ret, errs, warnings);
+}
+
 int manifest_source_parse(const char *buf, size_t len, struct manifest_source **ret,
                           struct dbx_errors *errs, struct dbx_errors *warnings)
 {
-        _cleanup_json_ json_t *root = NULL;
-        int r = manifest_text_load("dogebox.json", buf, len, MANIFEST_SOURCE_SIZE_MAX, &root, errs);
+        struct jdoc *doc = NULL;
+        int r = manifest_text_load("dogebox.json", buf, len, MANIFEST_SOURCE_SIZE_MAX, &doc, errs);
         if (r < 0)
                 return r;
-        return manifest_source_parse_json(root, ret, errs, warnings);
+        return source_walk(jdoc_root(doc), doc, ret, errs, warnings);
 }
 
 struct manifest_source *manifest_source_free(struct manifest_source *s)

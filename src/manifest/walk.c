@@ -22,6 +22,7 @@ struct manifest_arena {
         size_t n_json;
         struct semver_constraint **cons;
         size_t n_cons;
+        struct jdoc *doc; /* the document the manifest's strings point into, if owned */
 };
 
 struct manifest_arena *arena_new(void)
@@ -43,6 +44,7 @@ void arena_free(struct manifest_arena *a)
         for (size_t i = 0; i < a->n_cons; i++)
                 semver_constraint_free(a->cons[i]);
         free(a->cons);
+        jdoc_free(a->doc);
         free(a);
 }
 
@@ -93,28 +95,62 @@ json_t *arena_keep_json(struct manifest_arena *a, json_t *j)
         return j;
 }
 
+void arena_keep_doc(struct manifest_arena *a, struct jdoc *d)
+{
+        assert(!a->doc);
+        a->doc = d;
+}
+
 void arena_keep_constraint(struct manifest_arena *a, struct semver_constraint *c)
 {
         a->cons = xrealloc(a->cons, (a->n_cons + 1) * sizeof(*a->cons));
         a->cons[a->n_cons++] = c;
 }
 
+void walker_init(struct walker *w, struct manifest_arena *a, struct dbx_errors *errs,
+                 struct dbx_errors *warns)
+{
+        w->arena = a;
+        w->errs = errs;
+        w->warns = warns;
+        w->n_errors = 0;
+        w->path[0] = '\0';
+        w->plen = 0;
+        w->next_slots = 0;
+}
+
 /* ---- paths and messages ---- */
+
+/* Append n bytes to the path, cut where the path is full (as snprintf). */
+static void path_append(struct walker *w, const char *s, size_t n)
+{
+        size_t room = sizeof(w->path) - 1 - w->plen;
+        n = MIN(n, room);
+        memcpy(w->path + w->plen, s, n);
+        w->plen += n;
+        w->path[w->plen] = '\0';
+}
 
 size_t walk_push_key(struct walker *w, const char *key)
 {
         size_t saved = w->plen;
-        int n =
-            snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "%s%s", w->plen ? "." : "", key);
-        w->plen = MIN(w->plen + (size_t)MAX(n, 0), sizeof(w->path) - 1);
+        if (w->plen)
+                path_append(w, ".", 1);
+        path_append(w, key, strlen(key));
         return saved;
 }
 
 size_t walk_push_index(struct walker *w, size_t i)
 {
+        char tmp[24], *p = tmp + sizeof(tmp);
         size_t saved = w->plen;
-        int n = snprintf(w->path + w->plen, sizeof(w->path) - w->plen, "[%zu]", i);
-        w->plen = MIN(w->plen + (size_t)MAX(n, 0), sizeof(w->path) - 1);
+        *--p = ']';
+        do {
+                *--p = (char)('0' + i % 10);
+                i /= 10;
+        } while (i);
+        *--p = '[';
+        path_append(w, p, (size_t)(tmp + sizeof(tmp) - p));
         return saved;
 }
 
@@ -177,6 +213,32 @@ void walk_warn_at(struct walker *w, const char *key, const char *fmt, ...)
 
 #define RENDER_STRING_MAX 40 /* characters of a found string repeated in a message */
 
+static void render_string(const unsigned char *s, size_t len, char *buf, size_t size)
+{
+        size_t o = 0, chars = 0;
+        buf[o++] = '"';
+        for (size_t i = 0; i < len && o + 8 < size; i++) {
+                unsigned char c = s[i];
+                if ((c & 0xc0) != 0x80 && chars++ == RENDER_STRING_MAX) {
+                        o += (size_t)snprintf(buf + o, size - o, "...");
+                        break;
+                }
+                if (c == '"' || c == '\\') {
+                        buf[o++] = '\\';
+                        buf[o++] = (char)c;
+                } else if (c == '\n')
+                        o += (size_t)snprintf(buf + o, size - o, "\\n");
+                else if (c == '\t')
+                        o += (size_t)snprintf(buf + o, size - o, "\\t");
+                else if (c < 0x20 || c == 0x7f)
+                        o += (size_t)snprintf(buf + o, size - o, "\\u%04x", c);
+                else
+                        buf[o++] = (char)c;
+        }
+        buf[o++] = '"';
+        buf[o] = '\0';
+}
+
 const char *walk_render(const json_t *v, char *buf, size_t size)
 {
         switch (json_typeof(v)) {
@@ -186,32 +248,10 @@ const char *walk_render(const json_t *v, char *buf, size_t size)
         case JSON_ARRAY:
                 snprintf(buf, size, json_array_size(v) ? "[...]" : "[]");
                 break;
-        case JSON_STRING: {
-                const unsigned char *s = (const unsigned char *)json_string_value(v);
-                size_t len = json_string_length(v), o = 0, chars = 0;
-                buf[o++] = '"';
-                for (size_t i = 0; i < len && o + 8 < size; i++) {
-                        unsigned char c = s[i];
-                        if ((c & 0xc0) != 0x80 && chars++ == RENDER_STRING_MAX) {
-                                o += (size_t)snprintf(buf + o, size - o, "...");
-                                break;
-                        }
-                        if (c == '"' || c == '\\') {
-                                buf[o++] = '\\';
-                                buf[o++] = (char)c;
-                        } else if (c == '\n')
-                                o += (size_t)snprintf(buf + o, size - o, "\\n");
-                        else if (c == '\t')
-                                o += (size_t)snprintf(buf + o, size - o, "\\t");
-                        else if (c < 0x20 || c == 0x7f)
-                                o += (size_t)snprintf(buf + o, size - o, "\\u%04x", c);
-                        else
-                                buf[o++] = (char)c;
-                }
-                buf[o++] = '"';
-                buf[o] = '\0';
+        case JSON_STRING:
+                render_string((const unsigned char *)json_string_value(v), json_string_length(v),
+                              buf, size);
                 break;
-        }
         default: {
                 char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
                 snprintf(buf, size, "%s", s ? s : "?");
@@ -222,62 +262,138 @@ const char *walk_render(const json_t *v, char *buf, size_t size)
         return buf;
 }
 
+const char *walk_render_jv(const struct jval *v, char *buf, size_t size)
+{
+        switch (jv_type(v)) {
+        case JT_OBJECT:
+                snprintf(buf, size, jv_len(v) ? "{...}" : "{}");
+                break;
+        case JT_ARRAY:
+                snprintf(buf, size, jv_len(v) ? "[...]" : "[]");
+                break;
+        case JT_STRING:
+                render_string((const unsigned char *)jv_str(v), jv_len(v), buf, size);
+                break;
+        default: {
+                json_t *j = jv_to_json(v); /* numbers exactly as jansson writes them */
+                walk_render(j, buf, size);
+                json_decref(j);
+                break;
+        }
+        }
+        return buf;
+}
+
 /* ---- keys ---- */
 
-void walk_check_keys(struct walker *w, const json_t *obj, const char *const *known, size_t n)
+/* a and b equal as C strings: strlen(a) + 1; otherwise 0. Inline, as
+ * schema keys are short and most comparisons end at the first byte. */
+static inline size_t cstr_eq(const char *a, const char *b)
 {
-        const char *seen[64] = {0}; /* the key that set known[i]; schemas have < 64 keys */
-        const char *k;
-        json_t *v;
+        size_t i = 0;
+        while (a[i] && a[i] == b[i])
+                i++;
+        return a[i] == b[i] ? i + 1 : 0;
+}
 
-        assert(n <= ARRAY_SIZE(seen));
-        json_object_foreach((json_t *)obj, k, v)
+void walk_check_keys(struct walker *w, const struct jval *obj, const char *const *known, size_t n)
+{
+        const char *seen[WALK_KNOWN_MAX]; /* the key that set known[i] */
+        const struct jval *exact[WALK_KNOWN_MAX], *folded[WALK_KNOWN_MAX];
+        const struct jval *kn, *v;
+        size_t ki;
+
+        assert(n <= WALK_KNOWN_MAX);
+        for (size_t i = 0; i < n; i++)
+                seen[i] = NULL, exact[i] = folded[i] = NULL;
+        jv_object_foreach(obj, ki, kn, v)
         {
-                size_t i;
+                const char *k = jv_str(kn);
+                size_t i, eq = 0;
+                /* Keys are nearly always spelled as the schema spells them. */
                 for (i = 0; i < n; i++)
-                        if (strcasecmp(k, known[i]) == 0)
+                        if ((eq = cstr_eq(k, known[i])))
                                 break;
+                if (i == n)
+                        for (i = 0; i < n; i++)
+                                if (strcasecmp(k, known[i]) == 0)
+                                        break;
                 if (i == n) {
                         walk_warn_at(w, k, "unknown key, ignored");
                         continue;
                 }
+                /* What jv_iget(obj, known[i]) finds: the exact key (all of
+                 * its bytes), else the first that matches ignoring case. */
+                if (eq && eq - 1 == jv_len(kn)) {
+                        if (!exact[i])
+                                exact[i] = v;
+                } else if (!folded[i])
+                        folded[i] = v;
                 if (seen[i])
                         walk_error(w, "\"%s\" and \"%s\" both set %s (keys match ignoring case)",
                                    seen[i], k, known[i]);
                 else
                         seen[i] = k;
         }
+        struct walk_slots *c = &w->slots[w->next_slots++ % WALK_SLOTS];
+        c->obj = obj;
+        c->known = known;
+        c->n = n;
+        for (size_t i = 0; i < n; i++)
+                c->slot[i] = exact[i] ? exact[i] : folded[i];
+}
+
+const struct jval *walk_get(const struct walker *w, const struct jval *obj, const char *key)
+{
+        for (size_t c = 0; c < MIN(w->next_slots, (size_t)WALK_SLOTS); c++) {
+                const struct walk_slots *sl = &w->slots[c];
+                if (sl->obj != obj)
+                        continue;
+                for (size_t i = 0; i < sl->n; i++)
+                        if (sl->known[i] == key)
+                                return sl->slot[i];
+                for (size_t i = 0; i < sl->n; i++)
+                        if (cstr_eq(sl->known[i], key))
+                                return sl->slot[i];
+                break;
+        }
+        return jv_iget(obj, key);
 }
 
 /* ---- typed getters ---- */
 
-static bool has_control(const char *s, size_t len, bool multiline)
+/* One pass over a string: its characters (UTF-8 lead bytes), whether it
+ * holds a NUL, and whether a control character other than the allowed
+ * line breaks and tabs. */
+struct str_scan {
+        size_t chars;
+        bool nul, control;
+};
+
+static void scan_string(const char *s, size_t len, bool multiline, struct str_scan *ret)
 {
+        size_t chars = 0;
+        bool nul = false, control = false;
+
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
-                if (multiline && (c == '\n' || c == '\t' || c == '\r'))
+                chars += (c & 0xc0) != 0x80;
+                if (c >= 0x20 && c != 0x7f)
                         continue;
-                if (c < 0x20 || c == 0x7f)
-                        return true;
+                if (c == 0)
+                        nul = true;
+                else if (!multiline || !(c == '\n' || c == '\t' || c == '\r'))
+                        control = true;
         }
-        return false;
+        *ret = (struct str_scan){chars, nul, control};
 }
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-        size_t n = 0;
-        for (size_t i = 0; i < len; i++)
-                if (((unsigned char)s[i] & 0xc0) != 0x80)
-                        n++;
-        return n;
-}
-
-int walk_string_value(struct walker *w, const json_t *v, unsigned flags, size_t max,
+int walk_string_value(struct walker *w, const struct jval *v, unsigned flags, size_t max,
                       const char **ret)
 {
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v)) {
+        if (!v || jv_is_null(v)) {
                 if (flags & STR_REQUIRED) {
                         walk_error(w, "missing (a%s string is expected)",
                                    flags & STR_NONEMPTY ? " non-empty" : "");
@@ -285,57 +401,58 @@ int walk_string_value(struct walker *w, const json_t *v, unsigned flags, size_t 
                 }
                 return 0;
         }
-        if (!json_is_string(v)) {
-                walk_error(w, "%s is not a string", walk_render(v, r, sizeof(r)));
+        if (!jv_is_string(v)) {
+                walk_error(w, "%s is not a string", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        const char *s = json_string_value(v);
-        size_t len = json_string_length(v);
+        const char *s = jv_str(v);
+        size_t len = jv_len(v);
         if (len == 0 && (flags & STR_NONEMPTY)) {
                 walk_error(w, "\"\" is empty (a non-empty string is expected)");
                 return -1;
         }
-        if (strlen(s) != len) {
-                walk_error(w, "%s contains a NUL character", walk_render(v, r, sizeof(r)));
+        struct str_scan sc;
+        scan_string(s, len, flags & STR_MULTILINE, &sc);
+        if (sc.nul) {
+                walk_error(w, "%s contains a NUL character", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        size_t chars = utf8_chars(s, len);
-        if (chars > max) {
+        if (sc.chars > max) {
                 walk_error(w, "%s is too long: %zu characters, at most %zu",
-                           walk_render(v, r, sizeof(r)), chars, max);
+                           walk_render_jv(v, r, sizeof(r)), sc.chars, max);
                 return -1;
         }
-        if (has_control(s, len, flags & STR_MULTILINE)) {
-                walk_error(w, "%s contains a %s", walk_render(v, r, sizeof(r)),
+        if (sc.control) {
+                walk_error(w, "%s contains a %s", walk_render_jv(v, r, sizeof(r)),
                            flags & STR_MULTILINE ? "control character"
                                                  : "line break or control character");
                 return -1;
         }
         if ((flags & STR_TRIMMED) && len &&
             (isspace((unsigned char)s[0]) || isspace((unsigned char)s[len - 1]))) {
-                walk_error(w, "%s starts or ends with a space", walk_render(v, r, sizeof(r)));
+                walk_error(w, "%s starts or ends with a space", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        *ret = arena_strndup(w->arena, s, len);
+        *ret = s; /* the document outlives the manifest */
         return 1;
 }
 
-int walk_string(struct walker *w, const json_t *obj, const char *key, unsigned flags, size_t max,
-                const char **ret)
+int walk_string(struct walker *w, const struct jval *obj, const char *key, unsigned flags,
+                size_t max, const char **ret)
 {
         size_t saved = walk_push_key(w, key);
-        int r = walk_string_value(w, json_object_iget(obj, key), flags, max, ret);
+        int r = walk_string_value(w, walk_get(w, obj, key), flags, max, ret);
         walk_pop(w, saved);
         return r;
 }
 
-int walk_int(struct walker *w, const json_t *obj, const char *key, bool required, long long min,
-             long long max, const char *what, long long *ret)
+int walk_int(struct walker *w, const struct jval *obj, const char *key, bool required,
+             long long min, long long max, const char *what, long long *ret)
 {
-        json_t *v = json_object_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v)) {
+        if (!v || jv_is_null(v)) {
                 if (required) {
                         if (min == max)
                                 walk_error_at(w, key, "missing (%lld is expected)", min);
@@ -346,11 +463,11 @@ int walk_int(struct walker *w, const json_t *obj, const char *key, bool required
                 }
                 return 0;
         }
-        if (!json_is_integer(v)) {
-                walk_error_at(w, key, "%s is not an integer", walk_render(v, r, sizeof(r)));
+        if (!jv_is_integer(v)) {
+                walk_error_at(w, key, "%s is not an integer", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        long long x = json_integer_value(v);
+        long long x = jv_int(v);
         if (x < min || x > max) {
                 if (min == max)
                         walk_error_at(w, key, "%lld is not %s (%lld)", x, what, min);
@@ -362,82 +479,81 @@ int walk_int(struct walker *w, const json_t *obj, const char *key, bool required
         return 1;
 }
 
-int walk_bool(struct walker *w, const json_t *obj, const char *key, bool *ret)
+int walk_bool(struct walker *w, const struct jval *obj, const char *key, bool *ret)
 {
-        json_t *v = json_object_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v))
+        if (!v || jv_is_null(v))
                 return 0;
-        if (!json_is_boolean(v)) {
-                walk_error_at(w, key, "%s is not true or false", walk_render(v, r, sizeof(r)));
+        if (!jv_is_bool(v)) {
+                walk_error_at(w, key, "%s is not true or false", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        *ret = json_is_true(v);
+        *ret = jv_is_true(v);
         return 1;
 }
 
-int walk_number(struct walker *w, const json_t *obj, const char *key, double *ret)
+int walk_number(struct walker *w, const struct jval *obj, const char *key, double *ret)
 {
-        json_t *v = json_object_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v))
+        if (!v || jv_is_null(v))
                 return 0;
-        if (!json_is_number(v)) {
-                walk_error_at(w, key, "%s is not a number", walk_render(v, r, sizeof(r)));
+        if (!jv_is_number(v)) {
+                walk_error_at(w, key, "%s is not a number", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        double d = json_number_value(v);
+        double d = jv_number(v);
         if (!isfinite(d)) {
-                walk_error_at(w, key, "%s is not a finite number", walk_render(v, r, sizeof(r)));
+                walk_error_at(w, key, "%s is not a finite number", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
         *ret = d;
         return 1;
 }
 
-int walk_object(struct walker *w, const json_t *obj, const char *key, bool required,
-                const json_t **ret)
+int walk_object(struct walker *w, const struct jval *obj, const char *key, bool required,
+                const struct jval **ret)
 {
-        json_t *v = json_object_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v)) {
+        if (!v || jv_is_null(v)) {
                 if (required) {
                         walk_error_at(w, key, "missing (an object is expected)");
                         return -1;
                 }
                 return 0;
         }
-        if (!json_is_object(v)) {
-                walk_error_at(w, key, "%s is not an object", walk_render(v, r, sizeof(r)));
+        if (!jv_is_object(v)) {
+                walk_error_at(w, key, "%s is not an object", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
         *ret = v;
         return 1;
 }
 
-int walk_array(struct walker *w, const json_t *obj, const char *key, bool required, size_t max,
-               const char *noun, const json_t **ret)
+int walk_array(struct walker *w, const struct jval *obj, const char *key, bool required, size_t max,
+               const char *noun, const struct jval **ret)
 {
-        json_t *v = json_object_iget(obj, key);
+        const struct jval *v = walk_get(w, obj, key);
         char r[RENDER_MAX];
 
-        if (!v || json_is_null(v)) {
+        if (!v || jv_is_null(v)) {
                 if (required) {
                         walk_error_at(w, key, "missing (a list of %s is expected)", noun);
                         return -1;
                 }
                 return 0;
         }
-        if (!json_is_array(v)) {
-                walk_error_at(w, key, "%s is not a list", walk_render(v, r, sizeof(r)));
+        if (!jv_is_array(v)) {
+                walk_error_at(w, key, "%s is not a list", walk_render_jv(v, r, sizeof(r)));
                 return -1;
         }
-        if (json_array_size(v) > max) {
-                walk_error_at(w, key, "%zu %s, at most %zu are allowed", json_array_size(v), noun,
-                              max);
+        if (jv_len(v) > max) {
+                walk_error_at(w, key, "%zu %s, at most %zu are allowed", jv_len(v), noun, max);
                 return -1;
         }
         *ret = v;

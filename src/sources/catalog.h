@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "core/error.h"
+#include "core/jbuf.h"
 #include "semver/semver.h"
 
 #define CATALOG_FORMAT         1     /* cache blob layout; another value is ignored */
@@ -93,25 +94,6 @@ size_t catalog_count_pups(const struct catalog *c);
  * returns -EINVAL for a damaged blob and -EPROTONOSUPPORT for another format. */
 char *catalog_to_cache(const struct catalog *c, size_t *ret_len);
 int catalog_from_cache(const char *text, size_t len, struct catalog **ret, struct dbx_error *err);
-
-/* ---- a small JSON text builder (responses embed stored manifest texts) ---- */
-
-struct jbuf {
-        char *p;
-        size_t len, cap;
-};
-
-void jbuf_raw(struct jbuf *b, const char *s, size_t n);
-void jbuf_puts(struct jbuf *b, const char *s);
-void jbuf_printf(struct jbuf *b, const char *fmt, ...) _printf_(2, 3);
-/* s as a JSON string literal (quoted and escaped; NULL becomes ""). */
-void jbuf_str(struct jbuf *b, const char *s);
-/* A JSON value, compact, keys in insertion order: what json_dumps(j,
- * JSON_COMPACT) writes, about 2.5 times faster (no per-value callbacks). */
-void jbuf_json(struct jbuf *b, const json_t *j);
-/* Take the NUL-terminated text; the builder is empty afterwards. */
-char *jbuf_steal(struct jbuf *b, size_t *ret_len);
-void jbuf_free(struct jbuf *b);
 
 /* The store listing's "pups" object for one catalog, upstream shape:
  *   {"<name>": {"latestVersion", "logoBase64", "versions": {"<v>": PupManifest},

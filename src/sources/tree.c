@@ -144,11 +144,9 @@ static void scan_pup(struct catalog *cat, const struct tree_reader *t, const cha
                 v = catalog_add(cat, m->meta.name, m->meta.version);
                 if (!v)
                         goto full;
-                json_t *j = manifest_to_json(m);
                 struct jbuf b = {0};
-                jbuf_json(&b, j);
+                manifest_write_json(m, &b);
                 v->manifest_json = jbuf_steal(&b, NULL);
-                json_decref(j);
                 v->valid = true;
                 if (*m->meta.logo_path)
                         add_logo(cat, v, t, dir, m->meta.logo_path);

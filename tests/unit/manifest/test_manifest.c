@@ -1283,6 +1283,68 @@ static void test_source_invalid(void **state)
         dbx_errors_free(&errs);
 }
 
+/* manifest_write_json() writes exactly what json_dumps(manifest_to_json(),
+ * JSON_COMPACT) does: for every fixture, every example and a manifest that
+ * uses the rarer shapes (reals, flake builds, resources, options, args,
+ * escapes and non-ASCII text). */
+static void check_written_json(const char *path, const char *text, size_t len)
+{
+        struct dbx_errors errs = {0};
+        _cleanup_manifest_ struct manifest *m = NULL;
+        char buf[DBX_ERROR_PATH_MAX + DBX_ERROR_MSG_MAX + 4];
+        struct jbuf b = {0};
+
+        if (manifest_parse(text, len, &m, &errs, NULL) != 0)
+                fail_msg("%s: %s", path,
+                         errs.n ? dbx_error_text(&errs.items[0], buf, sizeof(buf)) : "?");
+        json_t *out = manifest_to_json(m);
+        char *want = json_dumps(out, JSON_COMPACT);
+        manifest_write_json(m, &b);
+        if (strcmp(want, b.p) != 0)
+                fail_msg("%s: written JSON differs:\n%s\n%s", path, want, b.p);
+        free(want);
+        jbuf_free(&b);
+        json_decref(out);
+}
+
+static const char rare_shapes[] =
+    "{\"manifestVersion\": 1,"
+    " \"meta\": {\"name\": \"R\\u00e9sum\\u00e9 \\\"pup\\\"\", \"version\": \"1.0.0-rc.1+b.2\","
+    "  \"longDescription\": \"line\\nnext\\ttab \\\\ \\u2603 \\ud83d\\ude00\","
+    "  \"upstreamVersions\": {\"A b\": \"1\", \"c\": \"\"}},"
+    " \"config\": {\"showOnInstall\": true, \"sections\": [{\"name\": \"s\", \"fields\": ["
+    "  {\"name\": \"R\", \"label\": \"r\", \"type\": \"range\", \"min\": 0.5, \"max\": 1e300,"
+    "   \"step\": 0.5, \"default\": 1.5},"
+    "  {\"name\": \"N\", \"label\": \"n\", \"type\": \"number\", \"min\": -1e-7, \"max\": 3,"
+    "   \"default\": 2, \"placeholder\": \"p\", \"help\": \"h\\nh\"},"
+    "  {\"name\": \"T\", \"label\": \"t\", \"type\": \"toggle\", \"default\": true},"
+    "  {\"name\": \"S\", \"label\": \"s\", \"type\": \"select\", \"default\": \"2\","
+    "   \"options\": [\"a\", {\"label\": \"Two\", \"value\": 2}, {\"label\": \"T\", \"value\": "
+    "true}]}]},"
+    "  {\"name\": \"e\", \"label\": \"\"}]},"
+    " \"container\": {\"build\": {\"type\": \"flake\", \"flake\": {\"path\": \"f\", \"package\": "
+    "\"p\"}},"
+    "  \"services\": [{\"name\": \"a\", \"command\": {\"exec\": \"bin/a\", \"args\": [\"-x\", "
+    "\"\"],"
+    "   \"env\": {\"K\": \"v \\\"q\\\"\"}}}],"
+    "  \"exposes\": [{\"name\": \"t\", \"type\": \"tcp\", \"port\": 1, \"listenOnHost\": true}],"
+    "  \"resources\": {\"memory\": 17179869184, \"cpuWeight\": 50}},"
+    " \"interfaces\": [{\"name\": \"i\", \"version\": \"1.0.0\", \"permissionGroups\": ["
+    "  {\"name\": \"g\", \"severity\": 1, \"routes\": [\"/a/*\"]}]}],"
+    " \"dependencies\": [{\"interfaceName\": \"i\", \"interfaceVersion\": \">=1.0.0 <2\","
+    "  \"optional\": true, \"source\": {\"pupName\": \"P\", \"pupVersion\": \"1.0.0\"}}],"
+    " \"metrics\": [{\"name\": \"m\", \"label\": \"M\", \"type\": \"float\", \"history\": 1,"
+    "  \"description\": \"d\"}, {\"name\": \"n\", \"type\": \"string\", \"history\": 1000}]}";
+
+static void test_written_json(void **state)
+{
+        size_t n = walk_fixtures(FIXTURES_DIR, "manifest.json", check_written_json);
+        assert_int_equal(n, 17);
+        assert_true(walk_fixtures(EXAMPLES_DIR, "manifest.json", check_written_json) >= 6);
+        check_written_json("base", base_manifest, strlen(base_manifest));
+        check_written_json("rare shapes", rare_shapes, strlen(rare_shapes));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1298,6 +1360,7 @@ int main(void)
             cmocka_unit_test(test_warnings),
             cmocka_unit_test(test_warnings_with_errors),
             cmocka_unit_test(test_fixtures),
+            cmocka_unit_test(test_written_json),
             cmocka_unit_test(test_fixture_core_shape),
             cmocka_unit_test(test_fixture_config_fields),
             cmocka_unit_test(test_native_example),

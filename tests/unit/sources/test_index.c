@@ -176,6 +176,75 @@ static void test_public_key_and_warnings(void **state)
         json_decref(j);
 }
 
+/* The pups are validated while the index streams in (before the keys that
+ * follow them are read); what that finds must still come out as if read
+ * last: root warnings first, the 50-warning cap counted in that order, and
+ * nothing from the pups when the index fails as a whole. */
+static void test_streaming_order(void **state)
+{
+        struct catalog *c = NULL;
+        struct dbx_errors errs = {0};
+        json_t *j = load_base();
+        char key[32];
+
+        for (int i = 0; i < 60; i++) {
+                snprintf(key, sizeof(key), "pups.0.versions.0.x%02d", i);
+                j = mutate(j, key, "1");
+        }
+        /* pups first, the root's own keys after them */
+        char *text = json_dumps(j, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        json_t *pups = json_incref(json_object_get(j, "pups"));
+        json_object_del(j, "pups");
+        json_t *reordered = json_pack("{s:o}", "pups", pups);
+        json_object_update(reordered, j);
+        json_object_set_new(reordered, "zzz", json_true());
+        free(text);
+        text = json_dumps(reordered, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        assert_ptr_equal(strstr(text, "{\"pups\""), text);
+        assert_int_equal(index_parse(text, strlen(text), &c, NULL, &errs), 0);
+        assert_int_equal(errs.n, 0);
+        assert_int_equal(c->n_warnings, 50);
+        assert_string_equal(c->warnings[0], "unknown key \"zzz\" is ignored");
+        assert_string_equal(c->warnings[1], "pups[0].versions[0]: unknown key \"x00\" is ignored");
+        assert_string_equal(c->warnings[49], "pups[0].versions[0]: unknown key \"x48\" is ignored");
+        catalog_free(c);
+        free(text);
+
+        /* a bad header after the pups: only the header's error, though the
+         * pups (listed twice here) streamed in first */
+        json_object_set_new(reordered, "id", json_string("-bad"));
+        json_array_append(pups, json_array_get(pups, 0));
+        text = json_dumps(reordered, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        c = NULL;
+        assert_int_equal(index_parse(text, strlen(text), &c, NULL, &errs), -EINVAL);
+        assert_null(c);
+        assert_int_equal(errs.n, 1);
+        assert_string_equal(errs.items[0].path, "id");
+        dbx_errors_free(&errs);
+        free(text);
+
+        /* a good header: the duplicate is reported, once */
+        json_object_set_new(reordered, "id", json_string("good"));
+        text = json_dumps(reordered, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        assert_int_equal(index_parse(text, strlen(text), &c, NULL, &errs), -EINVAL);
+        assert_int_equal(errs.n, 1);
+        assert_string_equal(errs.items[0].path, "pups[2].name");
+        assert_string_equal(errs.items[0].message, "\"Hello\" is listed twice (also at pups[0])");
+        dbx_errors_free(&errs);
+        free(text);
+
+        /* malformed after the pups: nothing from them either */
+        text = json_dumps(reordered, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        text[strlen(text) - 1] = ',';
+        assert_int_equal(index_parse(text, strlen(text), &c, NULL, &errs), -EINVAL);
+        assert_int_equal(errs.n, 1);
+        assert_non_null(strstr(errs.items[0].message, "the index is not usable JSON"));
+        dbx_errors_free(&errs);
+        free(text);
+        json_decref(reordered);
+        json_decref(j);
+}
+
 /* ---- index-level errors: the parse fails ---- */
 
 struct fatal_case {
@@ -535,6 +604,50 @@ static void test_logo_check(void **state)
         free(s);
 }
 
+/* The base64 check accepts exactly what sodium_base642bin() does (strict,
+ * padded, unused bits zero): every string of up to 4 characters over a
+ * small alphabet, and some longer ones. */
+static void check_base64_agrees(const char *b64)
+{
+        char logo[64];
+        unsigned char bin[64];
+        size_t bin_len, n = strlen(b64);
+        snprintf(logo, sizeof(logo), "data:image/png;base64,%s", b64);
+        const char *why = index_logo_check(logo);
+        bool sodium_ok = sodium_base642bin(bin, sizeof(bin), b64, n, NULL, &bin_len, NULL,
+                                           sodium_base64_VARIANT_ORIGINAL) == 0;
+        if (n == 0)
+                assert_string_equal(why, "is empty");
+        else if (sodium_ok != (why == NULL))
+                fail_msg("\"%s\": sodium %s, index_logo_check says %s", b64,
+                         sodium_ok ? "accepts" : "refuses", why ? why : "fine");
+}
+
+static void test_logo_base64(void **state)
+{
+        static const char alphabet[] = "AQgw+/=_ ";
+        char s[5];
+        for (size_t len = 0; len <= 4; len++) {
+                size_t total = 1;
+                for (size_t i = 0; i < len; i++)
+                        total *= sizeof(alphabet) - 1;
+                for (size_t k = 0; k < total; k++) {
+                        size_t x = k;
+                        for (size_t i = 0; i < len; i++) {
+                                s[i] = alphabet[x % (sizeof(alphabet) - 1)];
+                                x /= sizeof(alphabet) - 1;
+                        }
+                        s[len] = '\0';
+                        check_base64_agrees(s);
+                }
+        }
+        static const char *const longer[] = {
+            "QUJD",     "QUJDRA==",   "QUJDRA=",  "QUJDREU=",     "QUJDREF=",     "QUJDRB==",
+            "QU=JDREU", "QUJD\nREU=", "QUJDREVG", "QUJDREVGRw==", "QUJDREVGR===", "=QUJ"};
+        for (size_t i = 0; i < sizeof(longer) / sizeof(longer[0]); i++)
+                check_base64_agrees(longer[i]);
+}
+
 static void test_source_ids(void **state)
 {
         assert_true(index_source_id_valid("dogeorg.pups"));
@@ -555,11 +668,12 @@ static void test_source_ids(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_valid),       cmocka_unit_test(test_public_key_and_warnings),
-            cmocka_unit_test(test_fatal_table), cmocka_unit_test(test_fatal_text),
-            cmocka_unit_test(test_limits),      cmocka_unit_test(test_version_table),
-            cmocka_unit_test(test_signatures),  cmocka_unit_test(test_logo_check),
-            cmocka_unit_test(test_source_ids),
+            cmocka_unit_test(test_valid),           cmocka_unit_test(test_public_key_and_warnings),
+            cmocka_unit_test(test_fatal_table),     cmocka_unit_test(test_fatal_text),
+            cmocka_unit_test(test_limits),          cmocka_unit_test(test_version_table),
+            cmocka_unit_test(test_signatures),      cmocka_unit_test(test_logo_check),
+            cmocka_unit_test(test_source_ids),      cmocka_unit_test(test_logo_base64),
+            cmocka_unit_test(test_streaming_order),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
