@@ -40,64 +40,60 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...)
 
 /* Strings here come from jansson (valid UTF-8) or from our own formatting,
  * so escaping quotes, backslashes and control characters is enough. */
+/* Bytes a JSON string literal cannot hold as they are. */
+static const unsigned char needs_escape[256] = {
+    [0x00 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
 void jbuf_str(struct jbuf *b, const char *s)
 {
         static const char hex[] = "0123456789abcdef";
         if (!s)
                 s = "";
         size_t n = strlen(s);
-        jbuf_grow(b, n + 2);
-        /* Most strings need no escaping: one copy. */
         const unsigned char *u = (const unsigned char *)s, *end = u + n;
-        while (u < end && *u >= 0x20 && *u != '"' && *u != '\\')
-                u++;
-        if (u == end) {
-                char *o = b->p + b->len;
-                *o++ = '"';
-                memcpy(o, s, n);
-                o[n] = '"';
-                o[n + 1] = '\0';
-                b->len += n + 2;
-                return;
-        }
-        b->p[b->len++] = '"';
-        const char *run = s;
-        for (const char *c = s;; c++) {
-                unsigned char ch = (unsigned char)*c;
-                if (ch != '\0' && ch >= 0x20 && ch != '"' && ch != '\\')
-                        continue;
-                jbuf_raw(b, run, (size_t)(c - run));
-                if (ch == '\0')
-                        break;
-                char esc[7] = {'\\', 0};
-                switch (ch) {
-                case '"':
-                        esc[1] = '"';
-                        break;
-                case '\\':
-                        esc[1] = '\\';
-                        break;
-                case '\n':
-                        esc[1] = 'n';
-                        break;
-                case '\t':
-                        esc[1] = 't';
-                        break;
-                case '\r':
-                        esc[1] = 'r';
-                        break;
-                default:
-                        esc[1] = 'u';
-                        esc[2] = '0';
-                        esc[3] = '0';
-                        esc[4] = hex[ch >> 4];
-                        esc[5] = hex[ch & 15];
-                        break;
+        /* Room for the quotes and for every byte escaped as two; a control
+         * character (six bytes) makes more room when it comes. */
+        jbuf_grow(b, 2 * n + 2);
+        char *o = b->p + b->len;
+        *o++ = '"';
+        for (; u < end; u++) {
+                unsigned char ch = *u;
+                if (!needs_escape[ch]) {
+                        *o++ = (char)ch;
+                } else if (ch == '"' || ch == '\\') {
+                        *o++ = '\\';
+                        *o++ = (char)ch;
+                } else {
+                        b->len = (size_t)(o - b->p);
+                        jbuf_grow(b, 6 + 2 * (size_t)(end - u));
+                        o = b->p + b->len;
+                        *o++ = '\\';
+                        switch (ch) {
+                        case '\n':
+                                *o++ = 'n';
+                                break;
+                        case '\t':
+                                *o++ = 't';
+                                break;
+                        case '\r':
+                                *o++ = 'r';
+                                break;
+                        default:
+                                *o++ = 'u';
+                                *o++ = '0';
+                                *o++ = '0';
+                                *o++ = hex[ch >> 4];
+                                *o++ = hex[ch & 15];
+                                break;
+                        }
                 }
-                jbuf_puts(b, esc);
-                run = c + 1;
         }
-        jbuf_raw(b, "\"", 1);
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->p);
 }
 
 void jbuf_int(struct jbuf *b, long long v)

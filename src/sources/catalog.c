@@ -2,8 +2,10 @@
  * store-listing JSON (written as text so stored manifest texts are
  * embedded as they are, without re-parsing thousands of them per request). */
 #include <stdarg.h>
+#include "core/jdoc.h"
 #include "core/json.h"
 #include "core/macro.h"
+#include "manifest/manifest.h"
 #include "sources/catalog.h"
 
 /* ---- construction ---- */
@@ -321,77 +323,97 @@ char *catalog_to_cache(const struct catalog *c, size_t *ret_len)
         return jbuf_steal(&b, ret_len);
 }
 
-static char *get_str(const json_t *o, const char *k)
+static char *get_str(const struct jval *o, const char *k, size_t *ret_len)
 {
-        const char *s = json_string_value(json_object_get(o, k));
-        return s ? xstrdup(s) : NULL;
+        const struct jval *v = jv_get(o, k);
+        if (!jv_is_string(v))
+                return NULL;
+        if (ret_len)
+                *ret_len = jv_len(v);
+        char *p = xmalloc(jv_len(v) + 1);
+        memcpy(p, v->u.s, jv_len(v) + 1); /* with its NUL */
+        return p;
 }
 
-static int get_strv(const json_t *o, const char *k, char ***ret, size_t *ret_n)
+static int get_strv(const struct jval *o, const char *k, char ***ret, size_t *ret_n)
 {
-        const json_t *a = json_object_get(o, k);
+        const struct jval *a = jv_get(o, k), *e;
         size_t i;
-        json_t *e;
-        if (!json_is_array(a))
+        if (!jv_is_array(a))
                 return -EINVAL;
-        json_array_foreach(a, i, e)
+        jv_array_foreach(a, i, e)
         {
-                if (!json_is_string(e))
+                if (!jv_is_string(e))
                         return -EINVAL;
-                add_line(ret, ret_n, SIZE_MAX, NULL, xstrdup(json_string_value(e)));
+                add_line(ret, ret_n, SIZE_MAX, NULL, xstrdup(jv_str(e)));
         }
         return 0;
 }
 
+/* The store listing embeds a valid version's manifest text as it is, so
+ * it must be one well-formed JSON object: the blob may come from the
+ * unprivileged fetch helper, which the daemon does not trust. */
+static bool manifest_text_ok(const char *s, size_t len)
+{
+        _cleanup_jdoc_ struct jdoc *d = NULL;
+        return s && jdoc_parse(s, len, 0, MANIFEST_DEPTH_MAX, &d, NULL) == 0 &&
+               jv_is_object(jdoc_root(d));
+}
+
 int catalog_from_cache(const char *text, size_t len, struct catalog **ret, struct dbx_error *err)
 {
-        _cleanup_json_ json_t *root = NULL;
+        _cleanup_jdoc_ struct jdoc *doc = NULL;
         _cleanup_catalog_ struct catalog *c = NULL;
-        json_error_t jerr;
-        const json_t *vs;
-        json_t *e;
+        struct jdoc_error jerr;
+        const struct jval *root, *vs, *e;
         size_t i;
 
         if (len > CATALOG_CACHE_MAX)
                 return dbx_error_set(err, -E2BIG, "", "cached catalog is too large");
-        root = json_loadb(text, len, 0, &jerr);
-        if (!json_is_object(root))
+        if (jdoc_parse(text, len, 0, CATALOG_CACHE_DEPTH, &doc, &jerr) < 0)
+                return dbx_error_set(err, -EINVAL, "", "cached catalog is damaged: %s", jerr.text);
+        root = jdoc_root(doc);
+        if (!jv_is_object(root))
                 return dbx_error_set(err, -EINVAL, "", "cached catalog is damaged: %s",
-                                     root ? "not an object" : jerr.text);
-        if (json_integer_value(json_object_get(root, "format")) != CATALOG_FORMAT)
+                                     "not an object");
+        if (jv_int(jv_get(root, "format")) != CATALOG_FORMAT)
                 return dbx_error_set(err, -EPROTONOSUPPORT, "",
                                      "cached catalog has another format");
         c = catalog_new();
-        const char *id = json_string_value(json_object_get(root, "id"));
-        const char *name = json_string_value(json_object_get(root, "name"));
-        const char *desc = json_string_value(json_object_get(root, "description"));
-        vs = json_object_get(root, "versions");
-        if (!id || !name || !desc || !json_is_array(vs) ||
+        const char *id = jv_str(jv_get(root, "id"));
+        const char *name = jv_str(jv_get(root, "name"));
+        const char *desc = jv_str(jv_get(root, "description"));
+        vs = jv_get(root, "versions");
+        if (!id || !name || !desc || !jv_is_array(vs) ||
             get_strv(root, "warnings", &c->warnings, &c->n_warnings) < 0)
                 return dbx_error_set(err, -EINVAL, "", "cached catalog is damaged");
         catalog_set_info(c, id, name, desc);
-        json_array_foreach(vs, i, e)
+        jv_array_foreach(vs, i, e)
         {
-                const char *vn = json_string_value(json_object_get(e, "name"));
-                const char *vv = json_string_value(json_object_get(e, "version"));
-                const char *commit = json_string_value(json_object_get(e, "commit"));
-                const char *sha = json_string_value(json_object_get(e, "archiveSha256"));
+                const char *vn = jv_str(jv_get(e, "name"));
+                const char *vv = jv_str(jv_get(e, "version"));
+                const char *commit = jv_str(jv_get(e, "commit"));
+                const char *sha = jv_str(jv_get(e, "archiveSha256"));
+                long long size = jv_int(jv_get(e, "archiveSize"));
+                long long dropped = jv_int(jv_get(e, "errorsDropped"));
                 struct catalog_version *v;
                 if (!vn || !vv || !commit || strlen(commit) > CATALOG_COMMIT_HEX || !sha ||
-                    strlen(sha) > CATALOG_SHA256_HEX || !(v = catalog_add(c, vn, vv)))
+                    strlen(sha) > CATALOG_SHA256_HEX || size < 0 || dropped < 0 ||
+                    !(v = catalog_add(c, vn, vv)))
                         return dbx_error_set(err, -EINVAL, "", "cached catalog is damaged");
-                v->valid = json_is_true(json_object_get(e, "valid"));
-                v->manifest_json = get_str(e, "manifest");
-                v->logo = get_str(e, "logo");
-                v->subpath = get_str(e, "subpath");
-                v->tag = get_str(e, "tag");
-                v->archive_url = get_str(e, "archiveUrl");
+                v->valid = jv_is_true(jv_get(e, "valid"));
+                size_t mlen = 0;
+                v->manifest_json = get_str(e, "manifest", &mlen);
+                v->logo = get_str(e, "logo", NULL);
+                v->subpath = get_str(e, "subpath", NULL);
+                v->tag = get_str(e, "tag", NULL);
+                v->archive_url = get_str(e, "archiveUrl", NULL);
                 snprintf(v->commit, sizeof(v->commit), "%s", commit);
                 snprintf(v->archive_sha256, sizeof(v->archive_sha256), "%s", sha);
-                v->archive_size = (uint64_t)json_integer_value(json_object_get(e, "archiveSize"));
-                v->errors_dropped = (size_t)json_integer_value(json_object_get(e, "errorsDropped"));
+                v->archive_size = (uint64_t)size;
+                v->errors_dropped = (size_t)dropped;
                 if (get_strv(e, "errors", &v->errors, &v->n_errors) < 0 ||
-                    (v->valid && !v->manifest_json))
+                    (v->valid && !manifest_text_ok(v->manifest_json, mlen)))
                         return dbx_error_set(err, -EINVAL, "", "cached catalog is damaged");
         }
         catalog_finish(c);

@@ -24,6 +24,7 @@
 #define CATALOG_VERSION_ERRORS 20    /* errors kept per invalid version, the rest counted */
 #define CATALOG_WARNINGS_MAX   50    /* source-level warnings kept */
 #define CATALOG_CACHE_MAX      (512u * 1024 * 1024) /* a cache blob larger is refused */
+#define CATALOG_CACHE_DEPTH    8 /* the blob nests 4 deep: root, versions, version, errors */
 #define CATALOG_SHA256_HEX     64
 #define CATALOG_COMMIT_HEX     40
 

@@ -15,10 +15,11 @@ static struct catalog_version *add(struct catalog *c, const char *name, const ch
         struct catalog_version *v = catalog_add(c, name, ver);
         assert_non_null(v);
         v->valid = valid;
-        if (valid)
-                v->manifest_json =
-                    xasprintf("{\"meta\":{\"name\":\"%s\",\"version\":\"%s\"}}", name, ver);
-        else
+        if (valid) {
+                json_t *m = json_pack("{s:{s:s,s:s}}", "meta", "name", name, "version", ver);
+                v->manifest_json = json_dumps(m, JSON_COMPACT);
+                json_decref(m);
+        } else
                 catalog_version_error(v, "container.exposes[0].port", "%d is not a port", 70000);
         v->tag = tag ? xstrdup(tag) : NULL;
         v->subpath = xstrdup("pup");
@@ -180,6 +181,21 @@ static void test_cache_roundtrip(void **state)
             "\"errors\":[],\"commit\":\"\",\"archiveSha256\":\"\"}]}";
         assert_int_equal(catalog_from_cache(no_manifest, strlen(no_manifest), &back, &err),
                          -EINVAL);
+        /* the store listing embeds a valid version's manifest as it is: the
+         * blob (written by the unprivileged fetch helper) must not smuggle
+         * anything but one JSON object in */
+        const char *bad_manifests[] = {"{\\\"a\\\":1}, \\\"x\\\": 2", "[1]", "{\\\"a\\\":", "1"};
+        for (size_t i = 0; i < ARRAY_SIZE(bad_manifests); i++) {
+                char *bad =
+                    xasprintf("{\"format\":1,\"id\":\"a\",\"name\":\"a\",\"description\":\"\","
+                              "\"warnings\":[],\"versions\":[{\"name\":\"p\",\"version\":\"1.0.0\","
+                              "\"valid\":true,\"manifest\":\"%s\",\"errors\":[],\"commit\":\"\","
+                              "\"archiveSha256\":\"\"}]}",
+                              bad_manifests[i]);
+                assert_int_equal(catalog_from_cache(bad, strlen(bad), &back, &err), -EINVAL);
+                assert_null(back);
+                free(bad);
+        }
         free(blob);
         catalog_free(c);
 }
