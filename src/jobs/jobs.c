@@ -2,6 +2,7 @@
  * persistence, events, cancellation and orphans. Loop thread only. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include "core/fsutil.h"
 #include "core/log.h"
@@ -26,6 +27,7 @@ struct job {
         uint64_t run_started_usec, step_started_usec;
         uint64_t last_update_usec;
         sd_event_source *update_timer; /* trailing job:updated */
+        atomic_bool cancel_flag;       /* mirrors rec.cancel_requested for worker threads */
 };
 
 struct jobs {
@@ -507,6 +509,11 @@ bool job_cancelled(struct job *job)
         return job && job->rec.cancel_requested;
 }
 
+const atomic_bool *job_cancel_flag(struct job *job)
+{
+        return &job->cancel_flag;
+}
+
 void job_set_pup(struct job *job, const char *pup_id, const char *pup_name, const char *pup_version)
 {
         if (!job || job->finished)
@@ -746,6 +753,7 @@ int jobs_delete(struct jobs *j, const char *id, enum jobs_delete_outcome *ret)
                 if (job->rec.cancel_requested)
                         return -EALREADY;
                 job->rec.cancel_requested = true;
+                atomic_store(&job->cancel_flag, true);
                 persist(job);
                 log_append(job, "Cancellation requested by the owner", false);
                 job_changed(job, true);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -124,6 +125,9 @@ void job_done(struct job *job, int error, const char *errmsg);
 /* The owner asked to cancel this running job: the runner should stop at
  * its next safe point and call job_done(job, -ECANCELED, NULL). */
 bool job_cancelled(struct job *job);
+/* The same as a flag a worker thread may poll while the job runs (a
+ * download to abort); valid until job_done. */
+const atomic_bool *job_cancel_flag(struct job *job);
 /* An install learns its pup id only after adopting the pup: set it (and
  * optionally name/version; NULL keeps the current value). */
 void job_set_pup(struct job *job, const char *pup_id, const char *pup_name,

@@ -76,12 +76,13 @@ static struct sources_pup *copy_pup(const struct sources_pup *p)
 }
 
 int pup_fetch_start(struct sources *s, const struct pup_source_info *info, const char *dest,
-                    struct pup_fetch **ret, struct dbx_error *err)
+                    const atomic_bool *abort, struct pup_fetch **ret, struct dbx_error *err)
 {
         if (!info->priv)
                 return dbx_error_set(err, -EINVAL, "", "nothing to fetch");
         struct pup_fetch *f = xcalloc(1, sizeof(*f));
         f->pup = copy_pup(info->priv);
+        f->pup->abort = abort;
         f->dest = xstrdup(dest);
         *ret = f;
         return 0;

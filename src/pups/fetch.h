@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "core/error.h"
 
@@ -26,9 +27,11 @@ void pup_source_info_done(struct pup_source_info *info);
 
 /* Prepare a fetch of info's payload into dest (created; must not exist).
  * Run pup_fetch_run on a worker; then read the outcome on the loop with
- * pup_fetch_result. On failure nothing is left at dest. */
+ * pup_fetch_result. On failure nothing is left at dest. abort (may be
+ * NULL, must outlive the fetch): once set, a download in progress is
+ * stopped and the fetch fails with -ECANCELED. */
 int pup_fetch_start(struct sources *s, const struct pup_source_info *info, const char *dest,
-                    struct pup_fetch **ret, struct dbx_error *err);
+                    const atomic_bool *abort, struct pup_fetch **ret, struct dbx_error *err);
 void pup_fetch_run(struct pup_fetch *f);
 int pup_fetch_result(struct pup_fetch *f, struct dbx_error *err);
 struct pup_fetch *pup_fetch_free(struct pup_fetch *f);

@@ -343,7 +343,9 @@ static void run_install(struct job *job, void *ud)
         test_pause("install", "download");
         job_progress(job, 20, "download", "fetching %s %s", pup->name, pup->version);
         _cleanup_free_ char *dest = pup_path(p, "pups", pup->id);
-        r = pup_fetch_start(p->cfg.sources, &info, dest, &o->fetch, &e);
+        /* the owner's cancel stops the download at once (install_fetched undoes the rest) */
+        const atomic_bool *abort = streq(o->action, "install") ? job_cancel_flag(job) : NULL;
+        r = pup_fetch_start(p->cfg.sources, &info, dest, abort, &o->fetch, &e);
         pup_source_info_done(&info);
         if (r < 0) {
                 fail(o, pup, "download_failed", r, e.message);
@@ -647,7 +649,7 @@ static void run_retry(struct job *job, void *ud)
         job_progress(job, 20, "download", "fetching %s %s again", pup->name, pup->version);
         _cleanup_free_ char *dest = pup_path(p, "pups", pup->id);
         fs_rm_rf(dest);
-        r = pup_fetch_start(p->cfg.sources, &info, dest, &o->fetch, &e);
+        r = pup_fetch_start(p->cfg.sources, &info, dest, NULL, &o->fetch, &e);
         pup_source_info_done(&info);
         if (r >= 0)
                 r = workpool_submit(p->cfg.pool, fetch_work, install_fetched, o);

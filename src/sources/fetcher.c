@@ -354,6 +354,8 @@ static int read_answer(struct fetcher_call *c, int fd, char **ret, size_t *ret_l
         for (;;) {
                 if (c->cancel && atomic_load(c->cancel))
                         return dbx_error_set(err, -ECANCELED, "", "%s", c->cancel_message);
+                if (c->abort && atomic_load(c->abort))
+                        return dbx_error_set(err, -ECANCELED, "", "%s", c->abort_message);
                 uint64_t now = now_mono_usec();
                 if (now >= deadline)
                         return dbx_error_set(err, -ETIMEDOUT, "",

@@ -73,7 +73,9 @@ struct fetcher_call {
         size_t body_max;            /* a longer body kills the helper */
         const atomic_bool *cancel;  /* may be NULL; set: kill the helper, -ECANCELED */
         const char *cancel_message; /* err's message on cancel */
-        const char *what;           /* "loading <location>": names the operation in errors */
+        const atomic_bool *abort;   /* the same for a second reason (the owner cancels a job) */
+        const char *abort_message;
+        const char *what; /* "loading <location>": names the operation in errors */
         /* results, when fetcher_run returns 0 */
         json_t *header;
         char *body;

@@ -101,6 +101,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
         _cleanup_free_ char *what = xasprintf("fetching %s %s", p->name, p->version);
         _cleanup_free_ char *cancelled =
             xasprintf("fetching %s %s was cancelled: dogeboxd is stopping", p->name, p->version);
+        _cleanup_free_ char *aborted =
+            xasprintf("fetching %s %s was cancelled by the owner", p->name, p->version);
         _cleanup_json_ json_t *req =
             git ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op", "fetch", "kind", "git", "name",
                             p->name, "version", p->version, "commit", p->commit, "subpath",
@@ -119,6 +121,8 @@ int remote_fetch(const struct sources_pup *p, const char *tmp, struct dbx_error 
             .body_max = 0,
             .cancel = p->cancel,
             .cancel_message = cancelled,
+            .abort = p->abort,
+            .abort_message = aborted,
             .what = what,
         };
         int r = cache_prepare(p->cache_dir, err);

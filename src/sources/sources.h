@@ -154,6 +154,9 @@ struct sources_pup {
         /* private: set when the daemon stops (sources_cancel); the registry
          * outlives every worker (the pool is drained before modules go) */
         const atomic_bool *cancel;
+        /* private: may be NULL; set when the owner cancels the job that
+         * fetches this payload (job_cancel_flag); outlives the fetch */
+        const atomic_bool *abort;
 };
 
 /* Look up name at version (NULL or "latest": the highest valid version)
