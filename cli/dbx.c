@@ -70,6 +70,8 @@ static int cmd_status(struct dbx_client *c, int argc, char **argv)
                 printf("uptime    %s\n", up);
                 printf("data dir  %s\n", json_string_value(json_object_get(j, "dataDir")));
                 printf("pups      %lld\n", json_integer_value(json_object_get(j, "pups")));
+                const char *problem = json_string_value(json_object_get(j, "networkProblem"));
+                printf("network   %s\n", problem ? problem : "ok");
         }
         json_decref(j);
         return 0;

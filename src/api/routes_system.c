@@ -41,13 +41,14 @@ static void get_bootstrap(struct api_ctx *ctx, struct api_req *req)
 /* Our extension: what `dbx status` shows. */
 static void get_status(struct api_ctx *ctx, struct api_req *req)
 {
+        const char *problem = ctx->pups ? pups_network_problem(ctx->pups) : NULL;
         api_reply_json(req, 200,
-                       json_pack("{s:s,s:s,s:I,s:s,s:i,s:I}", "version", DBX_VERSION, "commit",
+                       json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:s?}", "version", DBX_VERSION, "commit",
                                  DBX_GIT_COMMIT, "uptimeSeconds",
                                  (json_int_t)((now_mono_usec() - ctx->started_mono) / 1000000),
                                  "dataDir", ctx->data_dir, "pups",
                                  ctx->pups ? (int)pups_count(ctx->pups) : 0, "wsClients",
-                                 (json_int_t)ws_hub_clients(ctx->hub)));
+                                 (json_int_t)ws_hub_clients(ctx->hub), "networkProblem", problem));
 }
 
 static void ws_state(struct api_ctx *ctx, struct api_req *req)

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/macro.h"
 #include "core/util.h"
+#include "dbx-config.h"
 #include "dre/dre.h"
 #include "net/net.h"
 #include "pups/internal.h"
@@ -36,6 +37,10 @@ struct pups_net {
         bool enabled; /* not --no-network */
         bool up;      /* the bridge exists: pups can be wired */
         char error[DBX_ERROR_MSG_MAX];
+        /* The last apply: the firewall or the proxy kept its previous
+         * configuration ("" when both took the new one). */
+        bool policy_failed;
+        char problem[DBX_ERROR_MSG_MAX + 64];
         char bridge[NET_IFNAME_MAX];
         char table[NET_TABLE_NAME_MAX];
         struct net_cidr gw;
@@ -59,6 +64,23 @@ struct pups_net {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
+
+/* Test builds only: DBX_TEST_FAIL_AT=firewall|proxy makes that apply fail,
+ * so tests can see the failure reach the owner. */
+static bool test_fail(const char *what, struct dbx_error *e)
+{
+#if DBX_TEST_HOOKS
+        const char *at = getenv("DBX_TEST_FAIL_AT");
+        if (at && streq(at, what)) {
+                dbx_error_set(e, -EIO, "", "injected failure (DBX_TEST_FAIL_AT=%s)", what);
+                return true;
+        }
+#else
+        (void)what;
+        (void)e;
+#endif
+        return false;
+}
 
 static bool bit_test(const uint8_t *bm, uint16_t i)
 {
@@ -665,9 +687,14 @@ void pup_net_refresh(struct pups *p)
                 net->on_up(net->on_up_ud, gw); /* the gateway API can listen now */
         }
         struct net_policy pol = world_policy(p, &w);
-        if (net_policy_apply(&pol, &e) < 0)
-                log_error("pup networking: the firewall was not changed: %s",
-                          dbx_error_text(&e, buf, sizeof(buf)));
+        int rp = test_fail("firewall", &e) ? -EIO : net_policy_apply(&pol, &e);
+        net->policy_failed = rp < 0;
+        net->problem[0] = 0;
+        if (rp < 0) {
+                snprintf(net->problem, sizeof(net->problem), "the firewall was not changed: %s",
+                         dbx_error_text(&e, buf, sizeof(buf)));
+                log_error("pup networking: %s", net->problem);
+        }
         if (w.internet && !net->forwarding_on) {
                 /* host-wide: needed by pups with requiresInternet, never turned off */
                 if (net_ipv4_forwarding_set(true) == 0)
@@ -687,8 +714,14 @@ void pup_net_refresh(struct pups *p)
         };
         _cleanup_free_ char *text = NULL;
         e = (struct dbx_error){0};
-        if (dre_nginx_render(&conf, &text, &e) < 0 || dre_nginx_apply(net->nginx, text, &e) < 0)
-                log_error("proxy: nginx was not changed: %s", dbx_error_text(&e, buf, sizeof(buf)));
+        if (test_fail("proxy", &e) || dre_nginx_render(&conf, &text, &e) < 0 ||
+            dre_nginx_apply(net->nginx, text, &e) < 0) {
+                size_t n = strlen(net->problem);
+                snprintf(net->problem + n, sizeof(net->problem) - n,
+                         "%sthe proxy (nginx) was not changed: %s", n ? "; " : "",
+                         dbx_error_text(&e, buf, sizeof(buf)));
+                log_error("pup networking: %s", net->problem + n + (n ? 2 : 0));
+        }
         log_debug("pup networking: %zu pups, %zu interfaces, %zu web UIs applied in %.1f ms",
                   w.n_ppups, w.n_binds, w.n_webuis, (double)(now_mono_usec() - t0) / 1000.0);
         pups_arena_free(&w.a);
@@ -766,6 +799,13 @@ int pup_net_spec(struct pups *p, struct pup *pup, struct sandbox_spec *spec, str
         if (!net->up || !pup->ip[0])
                 return dbx_error_set(err, -ENETDOWN, "", "pup networking is not available: %s",
                                      net->error[0] ? net->error : "the pup has no address");
+        /* Its rules may be missing: it would start cut off (never open).
+         * One more try first: the cause may have gone. */
+        if (net->policy_failed)
+                pup_net_refresh(p);
+        if (net->policy_failed)
+                return dbx_error_set(err, -ENETDOWN, "", "pup networking is not available: %s",
+                                     net->problem);
         const struct manifest *m = pup->manifest;
         _cleanup_free_ struct dre_env_iface *ifs = xcalloc(m->n_dependencies + 1, sizeof(*ifs));
         _cleanup_free_ struct dre_hosts_entry *hs = xcalloc(m->n_dependencies + 1, sizeof(*hs));
@@ -1089,4 +1129,14 @@ void pups_dre_free(struct pups *p)
         free(net->run_dir);
         free(net);
         p->net = NULL;
+}
+
+const char *pups_network_problem(struct pups *p)
+{
+        struct pups_net *net = p->net;
+        if (!net || !net->enabled || !net->started)
+                return NULL;
+        if (!net->up)
+                return net->error[0] ? net->error : "the pups' bridge is not set up";
+        return net->problem[0] ? net->problem : NULL;
 }

@@ -67,6 +67,10 @@ int pups_reconcile(struct pups *p);
 void pups_shutdown(struct pups *p, void (*done)(void *ud), void *ud);
 
 size_t pups_count(struct pups *p);
+/* What keeps pup networking from being as configured (the bridge is
+ * missing, the firewall or the proxy kept an older configuration), for
+ * the owner; NULL when all is well or networking is off. */
+const char *pups_network_problem(struct pups *p);
 /* Every installed pup, in creation order: id, its storage dir and the
  * host uid/gid of its service user. Stops at fn's first negative return. */
 int pups_foreach(struct pups *p,
