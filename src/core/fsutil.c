@@ -16,6 +16,21 @@ int fs_fsync_dir(const char *dir)
         return 0;
 }
 
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t w = write(fd, p, len);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -errno;
+                p += w;
+                len -= (size_t)w;
+        }
+        return 0;
+}
+
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
         _cleanup_free_ char *dir_copy = xstrdup(path);

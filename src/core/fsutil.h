@@ -8,6 +8,8 @@
 
 /* temp file in the same dir, write, fsync, rename over path, fsync dir. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Write all len bytes to fd (retrying short writes and EINTR); 0 or -errno. */
+int fd_write_all(int fd, const void *buf, size_t len);
 
 /* mkdir -p with mode for created components. */
 int fs_mkdir_p(const char *path, mode_t mode);

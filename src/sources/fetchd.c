@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include "core/json.h"
+#include "core/fsutil.h"
 #include "core/macro.h"
 #include "core/util.h"
 #include "sources/fetcher.h"
@@ -49,20 +50,6 @@ static int read_request(json_t **ret)
                                                                                        : 0;
 }
 
-static int write_all(const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t w = write(STDOUT_FILENO, buf, len);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                buf += w;
-                len -= (size_t)w;
-        }
-        return 0;
-}
-
 /* The header line (r, message, extra's fields), then body. */
 static int answer(int r, const struct dbx_error *err, json_t *extra, const char *body, size_t len)
 {
@@ -75,11 +62,11 @@ static int answer(int r, const struct dbx_error *err, json_t *extra, const char 
         json_decref(h);
         if (!text || strlen(text) > FETCHER_HEADER_MAX)
                 return -E2BIG;
-        int w = write_all(text, strlen(text));
+        int w = fd_write_all(STDOUT_FILENO, text, strlen(text));
         if (w == 0)
-                w = write_all("\n", 1);
+                w = fd_write_all(STDOUT_FILENO, "\n", 1);
         if (w == 0 && body)
-                w = write_all(body, len);
+                w = fd_write_all(STDOUT_FILENO, body, len);
         return w;
 }
 

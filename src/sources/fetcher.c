@@ -319,20 +319,6 @@ static void close_fd(int *fd)
         *fd = -1;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t w = write(fd, buf, len);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                buf += w;
-                len -= (size_t)w;
-        }
-        return 0;
-}
-
 static int reap(pid_t pid, int *ret_status)
 {
         int status;
@@ -512,7 +498,7 @@ int fetcher_run(struct fetcher_call *c, struct dbx_error *err)
         /* At most FETCHER_REQUEST_MAX, a pipe's default capacity: this never
          * blocks. A helper that died early closes its end: EPIPE (ignored),
          * then its exit status tells. */
-        (void)write_all(in[1], req, strlen(req));
+        (void)fd_write_all(in[1], req, strlen(req));
         close_fd(&in[1]);
 
         char *buf = NULL;
