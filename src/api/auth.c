@@ -504,8 +504,8 @@ int auth_key_store(struct auth *a, const struct keys_master *m, uint64_t now, st
         return 0;
 }
 
-int auth_credentials_replace(struct auth *a, const struct keys_credentials *c, uint64_t now,
-                             struct dbx_error *err)
+static int credentials_store(struct auth *a, const struct keys_credentials *c, uint64_t now,
+                             bool revoke, struct dbx_error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = store_begin(a->store);
@@ -524,7 +524,7 @@ int auth_credentials_replace(struct auth *a, const struct keys_credentials *c, u
         r = rc == SQLITE_DONE ? 0 : store_errno(rc);
         if (r >= 0 && sqlite3_changes(a->store->db) != 1)
                 r = -ENOENT;
-        if (r >= 0)
+        if (r >= 0 && revoke)
                 r = store_exec(a->store, "DELETE FROM auth_sessions", NULL);
         if (r >= 0)
                 r = store_commit(a->store);
@@ -534,9 +534,23 @@ int auth_credentials_replace(struct auth *a, const struct keys_credentials *c, u
                                      strerror(-r));
         }
         a->cred = *c;
-        a->generation++;
-        auth_sessions_clear(a->sessions);
+        if (revoke) {
+                a->generation++;
+                auth_sessions_clear(a->sessions);
+        }
         return 0;
+}
+
+int auth_credentials_replace(struct auth *a, const struct keys_credentials *c, uint64_t now,
+                             struct dbx_error *err)
+{
+        return credentials_store(a, c, now, true, err);
+}
+
+int auth_credentials_upgrade(struct auth *a, const struct keys_credentials *c, uint64_t now,
+                             struct dbx_error *err)
+{
+        return credentials_store(a, c, now, false, err);
 }
 
 int auth_setup_complete(struct auth *a, struct dbx_error *err)

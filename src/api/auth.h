@@ -211,6 +211,11 @@ int auth_key_store(struct auth *a, const struct keys_master *m, uint64_t now_ms,
  * session, in one transaction. */
 int auth_credentials_replace(struct auth *a, const struct keys_credentials *c, uint64_t now_ms,
                              struct dbx_error *err);
+/* The same password with the current hashing parameters (a login found
+ * the stored hash weaker than KEYS_PWHASH_*): the credentials are
+ * replaced, sessions stay. */
+int auth_credentials_upgrade(struct auth *a, const struct keys_credentials *c, uint64_t now_ms,
+                             struct dbx_error *err);
 /* Whether the delegate parent file is missing or does not match the key
  * row (then the next login re-derives it from the vault). */
 bool auth_parent_needs_repair(struct auth *a);

@@ -56,6 +56,7 @@ struct auth_job {
         char master_pub[KEYS_PUB_HEX_SIZE];
         /* outputs */
         int r, parent_r;
+        bool rehashed; /* login: new_cred holds the same password with today's parameters */
         struct dbx_error err;
         struct keys_master *master;
         struct keys_credentials new_cred;
@@ -231,6 +232,13 @@ static void work_login(void *data)
         if (j->r == 0 && j->want_parent)
                 j->parent_r = keys_delegate_parent_from_vault(j->cred.vault, j->password, j->parent,
                                                               sizeof(j->parent), &j->err);
+        /* A hash made with weaker parameters than today's (an older
+         * release) is redone now that the password is at hand. */
+        if (j->r == 0 && keys_password_needs_rehash(j->cred.password_hash)) {
+                struct dbx_error e = {0};
+                j->rehashed = keys_rekey_with_password(&j->cred, j->password, j->password,
+                                                       &j->new_cred, &e) == 0;
+        }
 }
 
 static void work_create(void *data)
@@ -339,6 +347,14 @@ static void done_login(struct auth *a, struct auth_job *j)
                 return;
         }
         auth_ratelimit_success(a->ratelimit, j->rl_key);
+        if (j->rehashed) {
+                struct dbx_error err = {0};
+                if (auth_credentials_upgrade(a, &j->new_cred, now_ms(), &err) < 0)
+                        log_error("auth: cannot store the upgraded password hash: %s", err.message);
+                else
+                        log_info("auth: the password hash was upgraded to the current "
+                                 "parameters");
+        }
         if (j->want_parent) {
                 struct dbx_error err = {0};
                 if (j->parent_r < 0 || auth_parent_store(a, j->parent, &err) < 0)

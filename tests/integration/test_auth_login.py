@@ -2,6 +2,8 @@
 lifetime, cap), rate limiting, password change with the password or the
 recovery phrase, token transport, the admin socket."""
 import json
+import os
+import sqlite3
 import time
 
 import requests
@@ -279,3 +281,51 @@ def test_logout_all_signs_out_everywhere(daemon):
     for tok in (first, other):
         r = daemon.get("/system/status", headers={"Authorization": "Bearer " + tok})
         assert r.status_code == 401
+
+
+def weak_argon2id(password):
+    """An Argon2id hash string made with weaker parameters than today's (as
+    an older release might have stored), by libsodium itself."""
+    import ctypes
+    from sources_helpers import sodium
+    lib = sodium()
+    out = ctypes.create_string_buffer(128)
+    pw = password.encode()
+    lib.crypto_pwhash_str_alg.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulonglong,
+                                          ctypes.c_ulonglong, ctypes.c_size_t, ctypes.c_int]
+    # opslimit 1, memlimit 8 MiB, crypto_pwhash_ALG_ARGON2ID13 = 2
+    assert lib.crypto_pwhash_str_alg(out, pw, len(pw), 1, 8 << 20, 2) == 0
+    return out.value.decode()
+
+
+def test_weak_password_hash_is_upgraded_at_login():
+    d = Daemon().start()
+    try:
+        d.setup()
+        token = d.token
+        strong = db_query(d, "SELECT password_hash FROM auth_master")[0][0]
+        assert "$m=65536,t=3," in strong, strong
+        assert d.stop() == 0
+        weak = weak_argon2id(PASSWORD)
+        db = sqlite3.connect(os.path.join(d.data_dir, "dogebox.db"))
+        db.execute("UPDATE auth_master SET password_hash = ?", (weak,))
+        db.commit()
+        db.close()
+        d.start()
+        assert d.post("/authenticate", json={"password": "wrong password!!"}).status_code == 403
+        assert db_query(d, "SELECT password_hash FROM auth_master")[0][0] == weak
+        r = d.post("/authenticate", json={"password": PASSWORD})
+        assert r.status_code == 200, r.text
+        upgraded = db_query(d, "SELECT password_hash FROM auth_master")[0][0]
+        assert upgraded != weak and "$m=65536,t=3," in upgraded, upgraded
+        assert "password hash was upgraded" in d.read_log()
+        # same password, other sessions kept, the vault still opens
+        assert status(d, token) == 200
+        assert d.post("/authenticate", json={"password": PASSWORD}).status_code == 200
+        assert d.stop() == 0
+        d.start()
+        r = d.post("/change-password", json={"current_password": PASSWORD,
+                                              "new_password": "another long password"})
+        assert r.status_code == 200, r.text
+    finally:
+        d.cleanup()
