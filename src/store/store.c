@@ -34,6 +34,22 @@ int store_errno(int rc)
         }
 }
 
+int store_row(struct store *s, const char *sql, const char *key, sqlite3_stmt **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_errno(rc);
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_errno(rc);
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
 int store_exec(struct store *s, const char *sql, struct dbx_error *err)
 {
         char *msg = NULL;
@@ -206,18 +222,11 @@ int store_setting_get(struct store *s, const char *key, char **ret)
                 *ret = xstrdup(c->value);
                 return 0;
         }
-        int rc =
-            sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = ?", -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_errno(rc);
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE) {
+        int r = store_row(s, "SELECT value FROM settings WHERE key = ?", key, &st);
+        if (r == -ENOENT)
                 cache_put(s, key, NULL);
-                return -ENOENT;
-        }
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
+        if (r < 0)
+                return r;
         const char *v = (const char *)sqlite3_column_text(st, 0);
         cache_put(s, key, v);
         *ret = xstrdup(v);

@@ -61,6 +61,10 @@ int store_setting_del(struct store *s, const char *key);
 
 /* Map an SQLite result code to a negative errno. */
 int store_errno(int sqlite_rc);
+/* Prepare sql (one `?` parameter, bound to key) and step to its first
+ * row: 0 with *ret on that row (the caller finalizes it, _cleanup_stmt_),
+ * -ENOENT when there is none, or the error. */
+int store_row(struct store *s, const char *sql, const char *key, sqlite3_stmt **ret);
 
 static inline void sqlite3_finalizep(sqlite3_stmt **st)
 {

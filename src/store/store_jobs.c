@@ -172,16 +172,9 @@ int store_job_update(struct store *s, const struct store_job *j)
 int store_job_get(struct store *s, const char *id, struct store_job *ret)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int rc =
-            sqlite3_prepare_v2(s->db, "SELECT " COLUMNS " FROM jobs WHERE id = ?", -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_errno(rc);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
+        int r = store_row(s, "SELECT " COLUMNS " FROM jobs WHERE id = ?", id, &st);
+        if (r < 0)
+                return r;
         read_row(st, ret);
         return 0;
 }

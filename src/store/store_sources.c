@@ -209,18 +209,12 @@ int store_source_catalog(struct store *s, const char *id, int *ret_format, int64
                          char **ret_catalog, size_t *ret_len)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db,
-                                    "SELECT format, loaded_ms, catalog FROM source_catalogs "
-                                    "WHERE source_id = ?",
-                                    -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return store_errno(rc);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
+        int r = store_row(s,
+                          "SELECT format, loaded_ms, catalog FROM source_catalogs "
+                          "WHERE source_id = ?",
+                          id, &st);
+        if (r < 0)
+                return r;
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
         char *text = xmalloc(len + 1);
         memcpy(text, sqlite3_column_text(st, 2), len);
