@@ -397,6 +397,18 @@ static const char *duplicate_key(struct parser *ps, size_t top)
 
 /* ---- the document ---- */
 
+/* true, false or null at *p: pushed and consumed, or false. */
+static inline bool literal(struct parser *ps, const unsigned char **p, const unsigned char *end,
+                           const char *word, enum jtype t)
+{
+        size_t n = strlen(word);
+        if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
+                return false;
+        push(ps, t);
+        *p += n;
+        return true;
+}
+
 static int parse(struct parser *ps, int max_depth, int *ret_depth)
 {
         const unsigned char *p = ps->start, *end = ps->end;
@@ -443,22 +455,16 @@ value:
                 goto after;
         }
         case 't':
-                if (end - p < 4 || memcmp(p, "true", 4) != 0)
+                if (!literal(ps, &p, end, "true", JT_TRUE))
                         goto bad;
-                push(ps, JT_TRUE);
-                p += 4;
                 goto after;
         case 'f':
-                if (end - p < 5 || memcmp(p, "false", 5) != 0)
+                if (!literal(ps, &p, end, "false", JT_FALSE))
                         goto bad;
-                push(ps, JT_FALSE);
-                p += 5;
                 goto after;
         case 'n':
-                if (end - p < 4 || memcmp(p, "null", 4) != 0)
+                if (!literal(ps, &p, end, "null", JT_NULL))
                         goto bad;
-                push(ps, JT_NULL);
-                p += 4;
                 goto after;
         default:
                 if (*p == '-' || is_digit(*p)) {
