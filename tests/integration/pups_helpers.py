@@ -1,5 +1,6 @@
 """Helpers for lifecycle tests: a disk source of the example pups, jobs,
 and what the sandboxes leave on the host."""
+import contextlib
 import json
 import os
 import shutil
@@ -7,7 +8,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import REPO
+from harness import REPO, Daemon
 
 EXAMPLES = os.path.join(REPO, "examples")
 
@@ -32,6 +33,25 @@ def add_source(d, location):
         if s["location"] == location:
             return s["id"]
     raise AssertionError("source not listed: %s" % srcs)
+
+
+
+@contextlib.contextmanager
+def example_box(**daemon_args):
+    """A started daemon (Daemon(**daemon_args)) with a copy of the example
+    pups as its disk source: yields (daemon, source id, examples folder);
+    afterwards stops it (which must exit 0 when the body succeeded) and
+    removes everything."""
+    examples = copy_examples()
+    d = Daemon(**daemon_args).start()
+    try:
+        src = add_source(d, examples)
+        yield d, src, examples
+    finally:
+        rc = d.stop()
+        d.cleanup()
+        shutil.rmtree(examples, ignore_errors=True)
+    assert rc == 0
 
 
 def job(d, job_id):

@@ -12,7 +12,7 @@ import pytest
 
 from dre_helpers import dependency, native_manifest, refresh_source, write_pup
 from harness import Daemon
-from pups_helpers import (action, add_source, copy_examples, install, state, stats, wait_for,
+from pups_helpers import (action, add_source, example_box, install, state, stats, wait_for,
                           wait_job)
 
 PING = "dbx-example-ping"
@@ -28,14 +28,8 @@ def ping_provider(name, iface_version):
 
 @pytest.fixture
 def box():
-    examples = copy_examples()
-    d = Daemon().start()
-    src = add_source(d, examples)
-    yield d, src, examples
-    rc = d.stop()
-    d.cleanup()
-    shutil.rmtree(examples, ignore_errors=True)
-    assert rc == 0
+    with example_box() as box:
+        yield box
 
 
 def running(d, pid):

@@ -1,25 +1,18 @@
 """dbx's pup commands against the real daemon, as an owner uses them."""
 import json
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from harness import DBX, SAN_ENV, Daemon
-from pups_helpers import add_source, copy_examples, stats, wait_for
+from harness import DBX, SAN_ENV
+from pups_helpers import example_box, stats, wait_for
 
 
 @pytest.fixture
 def box():
-    examples = copy_examples()
-    d = Daemon().start()
-    src = add_source(d, examples)
-    yield d, src
-    rc = d.stop()
-    d.cleanup()
-    shutil.rmtree(examples, ignore_errors=True)
-    assert rc == 0
+    with example_box() as (d, src, _):
+        yield d, src
 
 
 def test_install_ls_show_config_logs_purge(box):

@@ -2,28 +2,19 @@
 import json
 import os
 import shutil
-import signal
 import stat
-import time
 
 import pytest
 import websocket
 
-from harness import Daemon
-from pups_helpers import (action, add_source, copy_examples, install, pup_by_name,
-                          sandbox_pids, state, states, stats, wait_for, wait_job)
+from pups_helpers import (action, example_box, install, pup_by_name, sandbox_pids, state,
+                          states, stats, wait_for, wait_job)
 
 
 @pytest.fixture
 def box():
-    examples = copy_examples()
-    d = Daemon().start()
-    src = add_source(d, examples)
-    yield d, src, examples
-    rc = d.stop()
-    d.cleanup()
-    shutil.rmtree(examples, ignore_errors=True)
-    assert rc == 0
+    with example_box() as box:
+        yield box
 
 
 def test_install_runs_and_writes_config(box):
