@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include "core/fsutil.h"
 #include "core/json.h"
@@ -640,6 +641,21 @@ static void build_world(struct pups *p, struct world *w)
         }
 }
 
+/* One more thing keeping networking from its configuration: logged, and
+ * appended to what pups_network_problem() shows the owner. */
+static void add_problem(struct pups_net *net, const char *fmt, ...) _printf_(2, 3);
+static void add_problem(struct pups_net *net, const char *fmt, ...)
+{
+        char msg[DBX_ERROR_MSG_MAX + 64];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_error("pup networking: %s", msg);
+        size_t n = strlen(net->problem);
+        snprintf(net->problem + n, sizeof(net->problem) - n, "%s%s", n ? "; " : "", msg);
+}
+
 static struct net_policy world_policy(struct pups *p, struct world *w)
 {
         struct pups_net *net = p->net;
@@ -690,11 +706,9 @@ void pup_net_refresh(struct pups *p)
         int rp = test_fail("firewall", &e) ? -EIO : net_policy_apply(&pol, &e);
         net->policy_failed = rp < 0;
         net->problem[0] = 0;
-        if (rp < 0) {
-                snprintf(net->problem, sizeof(net->problem), "the firewall was not changed: %s",
-                         dbx_error_text(&e, buf, sizeof(buf)));
-                log_error("pup networking: %s", net->problem);
-        }
+        if (rp < 0)
+                add_problem(net, "the firewall was not changed: %s",
+                            dbx_error_text(&e, buf, sizeof(buf)));
         if (w.internet && !net->forwarding_on) {
                 /* host-wide: needed by pups with requiresInternet, never turned off */
                 if (net_ipv4_forwarding_set(true) == 0)
@@ -715,13 +729,9 @@ void pup_net_refresh(struct pups *p)
         _cleanup_free_ char *text = NULL;
         e = (struct dbx_error){0};
         if (test_fail("proxy", &e) || dre_nginx_render(&conf, &text, &e) < 0 ||
-            dre_nginx_apply(net->nginx, text, &e) < 0) {
-                size_t n = strlen(net->problem);
-                snprintf(net->problem + n, sizeof(net->problem) - n,
-                         "%sthe proxy (nginx) was not changed: %s", n ? "; " : "",
-                         dbx_error_text(&e, buf, sizeof(buf)));
-                log_error("pup networking: %s", net->problem + n + (n ? 2 : 0));
-        }
+            dre_nginx_apply(net->nginx, text, &e) < 0)
+                add_problem(net, "the proxy (nginx) was not changed: %s",
+                            dbx_error_text(&e, buf, sizeof(buf)));
         log_debug("pup networking: %zu pups, %zu interfaces, %zu web UIs applied in %.1f ms",
                   w.n_ppups, w.n_binds, w.n_webuis, (double)(now_mono_usec() - t0) / 1000.0);
         pups_arena_free(&w.a);
