@@ -714,7 +714,8 @@ void pup_net_refresh(struct pups *p)
                 if (net_ipv4_forwarding_set(true) == 0)
                         net->forwarding_on = true;
                 else
-                        log_error("pup networking: cannot enable IPv4 forwarding");
+                        add_problem(net, "cannot enable IPv4 forwarding: pups that require the "
+                                         "internet cannot reach it");
         }
         struct dre_nginx_conf conf = {
             .run_dir = net->run_dir,
